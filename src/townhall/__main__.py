@@ -1,0 +1,5 @@
+"""`python -m townhall` runs the command-line interface."""
+
+from townhall.cli import main
+
+main()

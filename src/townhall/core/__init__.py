@@ -1,0 +1,1 @@
+"""Shared plumbing: configuration, storage dialect, access checks, audit, errors."""

@@ -1,0 +1,3 @@
+"""Loads the periodic job registry when the job consumer autodiscovers tasks."""
+
+from townhall import jobs  # noqa: F401

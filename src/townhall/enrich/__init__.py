@@ -1,0 +1,1 @@
+"""Understanding items: language, sentiment, intent, spam, toxicity and entities."""

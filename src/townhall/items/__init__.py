@@ -1,0 +1,1 @@
+"""Items: everything said on a network (posts, comments, replies, DMs, mentions, reviews), and imports."""

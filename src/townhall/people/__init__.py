@@ -1,0 +1,1 @@
+"""People (members and contacts), their identities on each network, and their activities."""

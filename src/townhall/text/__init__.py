@@ -1,0 +1,1 @@
+"""Text rules shared by understanding and publishing: entities, counting, linking."""

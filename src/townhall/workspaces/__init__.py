@@ -1,0 +1,1 @@
+"""Workspaces (brands), memberships with roles, API tokens and the audit log."""

@@ -1,0 +1,327 @@
+"""Who may do what through the API: every role against every endpoint, outsiders, and revoked tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from conftest import ApiClient
+from townhall.api import api
+from townhall.connectors.models import Channel
+from townhall.items.models import ImportRun, Item
+from townhall.pipeline import IncomingAuthor, IncomingItem, ingest
+from townhall.workspaces import services
+from townhall.workspaces.models import Role, Workspace
+from townhall.workspaces.permissions import PERMISSIONS, role_allows
+
+ROLES = [r.value for r in Role]
+
+
+@dataclass
+class Endpoint:
+    name: str
+    method: str
+    path: str  # with {slug}, {channel}, {person}, {item}, {run}
+    permission: str
+    success: int = 200
+    body: Any = None
+    multipart: bool = False
+    tags: set[str] = field(default_factory=set)
+
+    def call(self, api_client: ApiClient, ids: dict[str, Any]) -> Any:
+        path = self.path.format(**ids)
+        if self.multipart:
+            upload = SimpleUploadedFile(
+                "one.jsonl", b'{"network": "rss", "id": "u1", "created_at": "2026-01-01T00:00:00Z"}\n'
+            )
+            return api_client.client.post(f"/api{path}", {"format": "jsonl", "file": upload})
+        if self.method in ("post", "put", "patch"):
+            return getattr(api_client, self.method)(path, self.body)
+        return getattr(api_client, self.method)(path)
+
+
+NEW_ITEM = {"network": "rss", "id": "new-1", "created_at": "2026-01-01T00:00:00Z", "text": "hello"}
+ENDPOINTS = [
+    Endpoint("workspace.get", "get", "/workspaces/{slug}", "workspace.view"),
+    Endpoint("members.list", "get", "/workspaces/{slug}/members", "members.manage"),
+    Endpoint(
+        "members.set",
+        "put",
+        "/workspaces/{slug}/members",
+        "members.manage",
+        body={"username": "zoe", "role": "agent"},
+    ),
+    Endpoint("audit.list", "get", "/workspaces/{slug}/audit", "audit.view"),
+    Endpoint("channels.list", "get", "/workspaces/{slug}/channels", "channels.view"),
+    Endpoint(
+        "channels.get", "get", "/workspaces/{slug}/channels/{channel}", "channels.view", tags={"object"}
+    ),
+    Endpoint(
+        "channels.create",
+        "post",
+        "/workspaces/{slug}/channels",
+        "channels.manage",
+        success=201,
+        body={"network": "rss", "handle": "new-blog", "credentials": {"token": "x"}},
+    ),
+    Endpoint(
+        "channels.update",
+        "patch",
+        "/workspaces/{slug}/channels/{channel}",
+        "channels.manage",
+        body={"status": "paused"},
+        tags={"object"},
+    ),
+    Endpoint(
+        "channels.delete",
+        "delete",
+        "/workspaces/{slug}/channels/{channel}",
+        "channels.manage",
+        success=204,
+        tags={"object"},
+    ),
+    Endpoint("people.list", "get", "/workspaces/{slug}/people", "people.view"),
+    Endpoint("people.get", "get", "/workspaces/{slug}/people/{person}", "people.view", tags={"object"}),
+    Endpoint(
+        "people.timeline",
+        "get",
+        "/workspaces/{slug}/people/{person}/timeline",
+        "people.view",
+        tags={"object"},
+    ),
+    Endpoint(
+        "people.update",
+        "patch",
+        "/workspaces/{slug}/people/{person}",
+        "people.write",
+        body={"lifecycle": "lead"},
+        tags={"object"},
+    ),
+    Endpoint("items.list", "get", "/workspaces/{slug}/items", "items.view"),
+    Endpoint("items.get", "get", "/workspaces/{slug}/items/{item}", "items.view", tags={"object"}),
+    Endpoint("items.thread", "get", "/workspaces/{slug}/items/{item}/thread", "items.view", tags={"object"}),
+    Endpoint("items.ingest", "post", "/workspaces/{slug}/items", "items.write", body={"items": [NEW_ITEM]}),
+    Endpoint(
+        "items.correct",
+        "post",
+        "/workspaces/{slug}/items/{item}/corrections",
+        "items.write",
+        body={"field": "sentiment", "labels": ["neutral"]},
+        tags={"object"},
+    ),
+    Endpoint(
+        "understanding.retrain", "post", "/workspaces/{slug}/understanding/retrain", "understanding.train"
+    ),
+    Endpoint("imports.list", "get", "/workspaces/{slug}/imports", "imports.view"),
+    Endpoint("imports.get", "get", "/workspaces/{slug}/imports/{run}", "imports.view", tags={"object"}),
+    Endpoint(
+        "imports.start", "post", "/workspaces/{slug}/imports", "imports.run", success=202, multipart=True
+    ),
+]
+BY_NAME = {e.name: e for e in ENDPOINTS}
+
+
+def seed(slug: str) -> dict[str, Any]:
+    """A workspace with one of everything the endpoints point at; returns the ids for the paths."""
+    workspace = services.do_create_workspace(slug=slug)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    ingest(
+        workspace.pk,
+        [
+            IncomingItem(
+                network="rss",
+                native_id=f"{slug}-1",
+                created_at=when,
+                text="hello",
+                author=IncomingAuthor(native_id=f"{slug}-reader", handle="reader"),
+                channel_handle=f"{slug}-blog",
+            )
+        ],
+    )
+    item = Item.objects.get(workspace=workspace)
+    run = ImportRun.objects.create(workspace=workspace, format="twcs", filename="old.csv", status="done")
+    return {
+        "slug": slug,
+        "channel": Channel.objects.get(workspace=workspace).pk,
+        "person": item.person_id,
+        "item": item.pk,
+        "run": run.pk,
+        "workspace": workspace,
+    }
+
+
+@pytest.fixture
+def acme(db: None) -> dict[str, Any]:
+    services.do_create_user(username="zoe", password="a-long-test-password")
+    return seed("acme")
+
+
+@pytest.fixture
+def globex(db: None) -> dict[str, Any]:
+    return seed("globex")
+
+
+@pytest.fixture
+def member(make_member: Callable[..., Any], api_as: Callable[[Any], ApiClient]) -> Callable[..., ApiClient]:
+    def make(workspace: Workspace, role: str) -> ApiClient:
+        return api_as(make_member(workspace, role))
+
+    return make
+
+
+# --- the table itself ---------------------------------------------------------------------------------------
+
+
+def test_the_table_covers_every_workspace_endpoint_of_the_api() -> None:
+    schema = api.get_openapi_schema()
+    operations = {
+        (method, re.sub(r"\{(\w+)_id\}", r"{\1}", path.removeprefix("/api")))
+        for path, methods in schema["paths"].items()
+        for method in methods
+        if path.startswith("/api/workspaces/")
+    }
+    table = {(e.method, e.path) for e in ENDPOINTS}
+    assert operations == table, "add new endpoints to ENDPOINTS with the permission they need"
+    assert {e.permission for e in ENDPOINTS} == set(PERMISSIONS) - {"workspace.manage"}
+
+
+def test_the_roles_are_what_the_product_promises() -> None:
+    def allowed(role: str) -> set[str]:
+        return {p for p in PERMISSIONS if role_allows(role, p)}
+
+    assert allowed("requester") == {"workspace.view"}
+    assert allowed("analyst") == {
+        "workspace.view",
+        "channels.view",
+        "items.view",
+        "people.view",
+        "imports.view",
+    }
+    agent = allowed("agent")
+    assert {"items.write", "people.write"} <= agent
+    assert not agent & {"channels.manage", "imports.run", "members.manage", "audit.view"}
+    assert {"channels.manage", "imports.run"} <= allowed("manager")
+    assert "members.manage" not in allowed("manager")
+    assert allowed("owner") == allowed("admin") == set(PERMISSIONS)
+    assert not role_allows("owner", "no.such.permission")
+
+
+# --- every role against every endpoint in its own workspace ------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_role_against_endpoint_in_own_workspace(
+    acme: dict[str, Any], member: Callable[..., ApiClient], role: str, endpoint: Endpoint
+) -> None:
+    client = member(acme["workspace"], role)
+    response = endpoint.call(client, acme)
+    if role_allows(role, endpoint.permission):
+        assert response.status_code == endpoint.success, response.content
+    else:
+        assert response.status_code == 403, response.content
+        body = response.json()
+        assert role in body["detail"] and endpoint.permission in body["detail"]
+
+
+WRITES = [e for e in ENDPOINTS if e.method != "get"]
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if any(not role_allows(r, e.permission) for e in WRITES)])
+def test_refused_writes_change_nothing(
+    acme: dict[str, Any], member: Callable[..., ApiClient], role: str
+) -> None:
+    client = member(acme["workspace"], role)
+    refused = [e for e in WRITES if not role_allows(role, e.permission)]
+    for endpoint in refused:
+        assert endpoint.call(client, acme).status_code == 403
+    workspace = acme["workspace"]
+    assert Channel.objects.filter(workspace=workspace).count() == 1
+    assert Channel.objects.get(pk=acme["channel"]).status == "active"
+    assert Item.objects.filter(workspace=workspace).count() == 1
+    assert not ImportRun.objects.filter(workspace=workspace, filename="one.jsonl").exists()
+    assert workspace.memberships.filter(user__username="zoe").count() == 0
+    assert workspace.people.get().lifecycle == "unknown"
+
+
+# --- outsiders learn nothing -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["requester", "owner"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_another_workspace_is_404_whatever_the_role(
+    acme: dict[str, Any],
+    globex: dict[str, Any],
+    member: Callable[..., ApiClient],
+    role: str,
+    endpoint: Endpoint,
+) -> None:
+    client = member(acme["workspace"], role)
+    response = endpoint.call(client, globex)
+    assert response.status_code == 404, response.content
+    assert response.json()["detail"] == "workspace 'globex' does not exist"
+    # exactly what a workspace that does not exist answers
+    missing = endpoint.call(client, globex | {"slug": "no-such-place"})
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if "object" in e.tags], ids=lambda e: e.name)
+def test_another_workspaces_objects_are_404_through_my_own_workspace(
+    acme: dict[str, Any], globex: dict[str, Any], member: Callable[..., ApiClient], endpoint: Endpoint
+) -> None:
+    client = member(acme["workspace"], "owner")
+    theirs = globex | {"slug": "acme"}
+    response = endpoint.call(client, theirs)
+    assert response.status_code == 404, response.content
+    assert "does not exist in this workspace" in response.json()["detail"]
+
+
+def test_listings_never_include_another_workspaces_rows(
+    acme: dict[str, Any], globex: dict[str, Any], member: Callable[..., ApiClient]
+) -> None:
+    client = member(acme["workspace"], "owner")
+    assert [w["slug"] for w in client.get("/workspaces").json()] == ["acme"]
+    assert [c["id"] for c in client.get("/workspaces/acme/channels").json()] == [acme["channel"]]
+    assert [p["id"] for p in client.get("/workspaces/acme/people").json()["items"]] == [acme["person"]]
+    assert [i["id"] for i in client.get("/workspaces/acme/items").json()["items"]] == [acme["item"]]
+    assert [r["id"] for r in client.get("/workspaces/acme/imports").json()] == [acme["run"]]
+    filtered = client.get("/workspaces/acme/items", channel=globex["channel"], person=globex["person"])
+    assert filtered.json()["items"] == []
+
+
+# --- tokens -------------------------------------------------------------------------------------------------
+
+
+def test_a_revoked_token_stops_working(acme: dict[str, Any], make_member: Callable[..., Any]) -> None:
+    user = make_member(acme["workspace"], "owner")
+    record, token = services.do_create_token(user=user, name="laptop")
+    _, other = services.do_create_token(user=user, name="phone")
+    assert ApiClient(token).get("/workspaces/acme").status_code == 200
+    services.do_revoke_token(user=user, token_id=record.pk)
+    refused = ApiClient(token).get("/workspaces/acme")
+    assert refused.status_code == 401
+    assert set(refused.json()) == {"detail", "field"}
+    assert ApiClient(other).get("/workspaces/acme").status_code == 200, "other tokens keep working"
+
+
+def test_a_deactivated_users_token_stops_working(
+    acme: dict[str, Any], make_member: Callable[..., Any]
+) -> None:
+    user = make_member(acme["workspace"], "owner")
+    _, token = services.do_create_token(user=user, name="laptop")
+    user.is_active = False
+    user.save()
+    assert ApiClient(token).get("/workspaces/acme").status_code == 401
+
+
+def test_a_removed_member_is_an_outsider(acme: dict[str, Any], make_member: Callable[..., Any]) -> None:
+    user = make_member(acme["workspace"], "agent")
+    _, token = services.do_create_token(user=user, name="laptop")
+    acme["workspace"].memberships.filter(user=user).delete()
+    assert ApiClient(token).get("/workspaces/acme/items").status_code == 404
