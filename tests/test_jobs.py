@@ -83,15 +83,23 @@ def test_an_import_job_runs_through_redis(
 def test_the_periodic_jobs_are_registered_on_cron_schedules() -> None:
     autodiscover_modules("tasks")  # what the worker (run_huey) does at start
     registered = {task.__name__ for task in HUEY._registry._periodic_tasks}
-    assert {"purge_expired_sessions", "fail_stalled_imports", "retrain_understanding"} <= registered
+    assert {
+        "purge_expired_sessions",
+        "fail_stalled_imports",
+        "retrain_understanding",
+        "inbox_clock",
+    } <= registered
 
     def due(at: datetime) -> set[str]:
         return {task.name for task in HUEY.read_periodic(at)}
 
-    assert due(datetime(2026, 1, 1, 3, 17)) == {"purge_expired_sessions"}
-    assert due(datetime(2026, 1, 1, 14, 40)) == {"fail_stalled_imports", "retrain_understanding"}
-    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"}
-    assert due(datetime(2026, 1, 1, 14, 41)) == set()
+    every_minute = {"inbox_clock"}
+    assert due(datetime(2026, 1, 1, 3, 17)) == {"purge_expired_sessions"} | every_minute
+    assert (
+        due(datetime(2026, 1, 1, 14, 40)) == {"fail_stalled_imports", "retrain_understanding"} | every_minute
+    )
+    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"} | every_minute
+    assert due(datetime(2026, 1, 1, 14, 41)) == every_minute
 
 
 def test_fail_stalled_imports_marks_only_old_running_or_forgotten_queued_imports_failed(

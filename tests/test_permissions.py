@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from conftest import ApiClient
 from townhall.api import api
 from townhall.connectors.models import Channel
+from townhall.inbox.models import CannedReply, Conversation, RoutingRule, SlaPolicy, Team
 from townhall.items.models import ImportRun, Item
 from townhall.pipeline import IncomingAuthor, IncomingItem, ingest
 from townhall.workspaces import services
@@ -42,7 +43,8 @@ class Endpoint:
             )
             return api_client.client.post(f"/api{path}", {"format": "jsonl", "file": upload})
         if self.method in ("post", "put", "patch"):
-            return getattr(api_client, self.method)(path, self.body)
+            body = self.body(ids) if callable(self.body) else self.body
+            return getattr(api_client, self.method)(path, body)
         return getattr(api_client, self.method)(path)
 
 
@@ -123,6 +125,235 @@ ENDPOINTS = [
     Endpoint(
         "imports.start", "post", "/workspaces/{slug}/imports", "imports.run", success=202, multipart=True
     ),
+    *[
+        Endpoint(name, method, path, permission, success=success, body=body, tags=tags)
+        for name, method, path, permission, success, body, tags in [
+            ("conversations.list", "get", "/workspaces/{slug}/conversations", "inbox.view", 200, None, set()),
+            (
+                "conversations.get",
+                "get",
+                "/workspaces/{slug}/conversations/{conversation}",
+                "inbox.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "conversations.update",
+                "patch",
+                "/workspaces/{slug}/conversations/{conversation}",
+                "inbox.write",
+                200,
+                {"priority": "high"},
+                {"object"},
+            ),
+            (
+                "conversations.bulk",
+                "post",
+                "/workspaces/{slug}/conversations/bulk",
+                "inbox.write",
+                200,
+                lambda ids: {"ids": [ids["conversation"]], "priority": "low"},
+                {"object"},
+            ),
+            (
+                "conversations.reply",
+                "post",
+                "/workspaces/{slug}/conversations/{conversation}/replies",
+                "inbox.write",
+                200,
+                {"text": "thanks for writing"},
+                {"object"},
+            ),
+            (
+                "conversations.note",
+                "post",
+                "/workspaces/{slug}/conversations/{conversation}/notes",
+                "inbox.write",
+                200,
+                {"text": "looking"},
+                {"object"},
+            ),
+            (
+                "conversations.delegate",
+                "post",
+                "/workspaces/{slug}/conversations/{conversation}/delegate",
+                "inbox.write",
+                200,
+                lambda ids: {"team": ids["team"], "note": "yours"},
+                {"object"},
+            ),
+            (
+                "conversations.merge",
+                "post",
+                "/workspaces/{slug}/conversations/{conversation}/merge",
+                "inbox.write",
+                200,
+                lambda ids: {"into": ids["conversation2"]},
+                {"object"},
+            ),
+            (
+                "conversations.deliveries",
+                "get",
+                "/workspaces/{slug}/conversations/{conversation}/deliveries",
+                "inbox.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "conversations.canned",
+                "get",
+                "/workspaces/{slug}/conversations/{conversation}/canned-replies/{canned}",
+                "inbox.view",
+                200,
+                None,
+                {"object"},
+            ),
+            ("notifications.list", "get", "/workspaces/{slug}/notifications", "inbox.view", 200, None, set()),
+            (
+                "availability.set",
+                "put",
+                "/workspaces/{slug}/availability",
+                "inbox.write",
+                200,
+                {"availability": "busy"},
+                set(),
+            ),
+            ("teams.list", "get", "/workspaces/{slug}/teams", "inbox.view", 200, None, set()),
+            (
+                "teams.create",
+                "post",
+                "/workspaces/{slug}/teams",
+                "inbox.manage",
+                201,
+                {"name": "press"},
+                set(),
+            ),
+            (
+                "teams.members",
+                "put",
+                "/workspaces/{slug}/teams/{team}/members",
+                "inbox.manage",
+                200,
+                [],
+                {"object"},
+            ),
+            ("sla.list", "get", "/workspaces/{slug}/sla-policies", "inbox.view", 200, None, set()),
+            (
+                "sla.create",
+                "post",
+                "/workspaces/{slug}/sla-policies",
+                "inbox.manage",
+                201,
+                {"name": "vip", "first_response_minutes": 15},
+                set(),
+            ),
+            (
+                "sla.update",
+                "put",
+                "/workspaces/{slug}/sla-policies/{policy}",
+                "inbox.manage",
+                200,
+                {"name": "standard", "first_response_minutes": 90},
+                {"object"},
+            ),
+            ("rules.list", "get", "/workspaces/{slug}/rules", "inbox.view", 200, None, set()),
+            (
+                "rules.create",
+                "post",
+                "/workspaces/{slug}/rules",
+                "inbox.manage",
+                201,
+                {"name": "r", "events": ["item_received"], "actions": [{"type": "add_label", "label": "x"}]},
+                set(),
+            ),
+            (
+                "rules.update",
+                "patch",
+                "/workspaces/{slug}/rules/{rule}",
+                "inbox.manage",
+                200,
+                {"enabled": False},
+                {"object"},
+            ),
+            (
+                "rules.delete",
+                "delete",
+                "/workspaces/{slug}/rules/{rule}",
+                "inbox.manage",
+                204,
+                None,
+                {"object"},
+            ),
+            (
+                "rules.order",
+                "put",
+                "/workspaces/{slug}/rules-order",
+                "inbox.manage",
+                200,
+                lambda ids: {"ids": [ids["rule"]]},
+                {"object"},
+            ),
+            (
+                "rules.dry_run",
+                "post",
+                "/workspaces/{slug}/rules/dry-run",
+                "inbox.view",
+                200,
+                {"days": 3},
+                set(),
+            ),
+            ("canned.list", "get", "/workspaces/{slug}/canned-replies", "inbox.view", 200, None, set()),
+            (
+                "canned.create",
+                "post",
+                "/workspaces/{slug}/canned-replies",
+                "inbox.manage",
+                201,
+                {"shortcut": "hi", "title": "Hi", "body": "Hi {{ first_name }}"},
+                set(),
+            ),
+            ("views.list", "get", "/workspaces/{slug}/saved-views", "inbox.view", 200, None, set()),
+            (
+                "views.create",
+                "post",
+                "/workspaces/{slug}/saved-views",
+                "inbox.view",
+                201,
+                {"name": "mine", "filters": {"view": "mine"}},
+                set(),
+            ),
+            (
+                "inbox_settings.get",
+                "get",
+                "/workspaces/{slug}/inbox-settings",
+                "inbox.view",
+                200,
+                None,
+                set(),
+            ),
+            (
+                "inbox_settings.update",
+                "patch",
+                "/workspaces/{slug}/inbox-settings",
+                "inbox.manage",
+                200,
+                {"auto_ack_allowed": True},
+                set(),
+            ),
+            ("reports.inbox", "get", "/workspaces/{slug}/reports/inbox", "inbox.view", 200, None, set()),
+            (
+                "reports.inbox_csv",
+                "get",
+                "/workspaces/{slug}/reports/inbox.csv",
+                "inbox.view",
+                200,
+                None,
+                set(),
+            ),
+        ]
+    ],
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 
@@ -146,7 +377,35 @@ def seed(slug: str) -> dict[str, Any]:
     )
     item = Item.objects.get(workspace=workspace)
     run = ImportRun.objects.create(workspace=workspace, format="twcs", filename="old.csv", status="done")
+    ingest(
+        workspace.pk,
+        [
+            IncomingItem(
+                network="rss", native_id=f"{slug}-2", created_at=when, text="another", kind="comment",
+                author=IncomingAuthor(native_id=f"{slug}-other", handle="other"),
+                channel_handle=f"{slug}-blog",
+            )
+        ],
+    )  # fmt: skip
+    first, second = Conversation.objects.filter(workspace=workspace).order_by("pk")
+    team = Team.objects.create(workspace=workspace, name="support")
+    policy = SlaPolicy.objects.create(workspace=workspace, name="standard", first_response_minutes=60)
+    rule = RoutingRule.objects.create(
+        workspace=workspace,
+        name="label",
+        events=["item_received"],
+        actions=[{"type": "add_label", "label": "x"}],
+    )
+    canned = CannedReply.objects.create(
+        workspace=workspace, shortcut="thanks", title="Thanks", body="Thanks!"
+    )
     return {
+        "conversation": first.pk,
+        "conversation2": second.pk,
+        "team": team.pk,
+        "policy": policy.pk,
+        "rule": rule.pk,
+        "canned": canned.pk,
         "slug": slug,
         "channel": Channel.objects.get(workspace=workspace).pk,
         "person": item.person_id,
@@ -202,6 +461,7 @@ def test_the_roles_are_what_the_product_promises() -> None:
         "items.view",
         "people.view",
         "imports.view",
+        "inbox.view",
     }
     agent = allowed("agent")
     assert {"items.write", "people.write"} <= agent
@@ -244,10 +504,13 @@ def test_refused_writes_change_nothing(
     workspace = acme["workspace"]
     assert Channel.objects.filter(workspace=workspace).count() == 1
     assert Channel.objects.get(pk=acme["channel"]).status == "active"
-    assert Item.objects.filter(workspace=workspace).count() == 1
+    assert Item.objects.filter(workspace=workspace).count() == 2
+    assert not Team.objects.filter(workspace=workspace, name="press").exists()
+    assert RoutingRule.objects.get(workspace=workspace).enabled
+    assert Conversation.objects.filter(workspace=workspace, priority="none", merged_into=None).count() == 2
     assert not ImportRun.objects.filter(workspace=workspace, filename="one.jsonl").exists()
     assert workspace.memberships.filter(user__username="zoe").count() == 0
-    assert workspace.people.get().lifecycle == "unknown"
+    assert workspace.people.get(pk=acme["person"]).lifecycle == "unknown"
 
 
 # --- outsiders learn nothing -------------------------------------------------------------------------------
@@ -288,8 +551,13 @@ def test_listings_never_include_another_workspaces_rows(
     client = member(acme["workspace"], "owner")
     assert [w["slug"] for w in client.get("/workspaces").json()] == ["acme"]
     assert [c["id"] for c in client.get("/workspaces/acme/channels").json()] == [acme["channel"]]
-    assert [p["id"] for p in client.get("/workspaces/acme/people").json()["items"]] == [acme["person"]]
-    assert [i["id"] for i in client.get("/workspaces/acme/items").json()["items"]] == [acme["item"]]
+    people = {p["id"] for p in client.get("/workspaces/acme/people").json()["items"]}
+    assert acme["person"] in people and globex["person"] not in people
+    assert people == set(acme["workspace"].people.values_list("pk", flat=True))
+    items = {i["id"] for i in client.get("/workspaces/acme/items").json()["items"]}
+    assert acme["item"] in items and globex["item"] not in items and len(items) == 2
+    conversations = {c["id"] for c in client.get("/workspaces/acme/conversations").json()["items"]}
+    assert conversations == {acme["conversation"], acme["conversation2"]}
     assert [r["id"] for r in client.get("/workspaces/acme/imports").json()] == [acme["run"]]
     filtered = client.get("/workspaces/acme/items", channel=globex["channel"], person=globex["person"])
     assert filtered.json()["items"] == []

@@ -324,6 +324,9 @@ def demo(data: Path | None, username: str, host: str) -> None:
         account.set_password(password)
         account.save(update_fields=["password"])
     services.do_set_membership(workspace=ws, user=account, role="owner")
+    from townhall.inbox.config import do_seed_demo
+
+    do_seed_demo(workspace=ws, owner=account)
     run = do_import_file(workspace=ws, path=path, fmt="twcs")
     click.echo(f"demo workspace '{ws.slug}': {run.imported} items imported ({run.duplicates} already there)")
     click.echo(f"open http://{host}/ and sign in as {username} / {password}")

@@ -11,5 +11,6 @@ urlpatterns = [
     path("w/<slug:slug>/", include("townhall.items.urls")),
     path("w/<slug:slug>/", include("townhall.people.urls")),
     path("w/<slug:slug>/", include("townhall.enrich.urls")),
+    path("w/<slug:slug>/", include("townhall.inbox.urls")),
     path("", include("townhall.core.urls")),
 ]

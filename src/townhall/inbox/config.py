@@ -74,7 +74,7 @@ def _check_timezone(name: str) -> None:
 def access_team_by_id(*, workspace: Workspace, team_id: int) -> Team:
     found = Team.objects.filter(workspace=workspace, pk=team_id).first()
     if found is None:
-        raise NotFound(f"no team {team_id} in this workspace")
+        raise NotFound(f"team {team_id} does not exist in this workspace")
     return found
 
 
@@ -137,7 +137,7 @@ def do_save_sla_policy(
 def access_sla_policy_by_id(*, workspace: Workspace, policy_id: int) -> SlaPolicy:
     found = SlaPolicy.objects.filter(workspace=workspace, pk=policy_id).first()
     if found is None:
-        raise NotFound(f"no SLA policy {policy_id} in this workspace")
+        raise NotFound(f"SLA policy {policy_id} does not exist in this workspace")
     return found
 
 
@@ -167,7 +167,7 @@ def check_rule_references(workspace: Workspace, actions: list[dict[str, Any]]) -
 def access_rule_by_id(*, workspace: Workspace, rule_id: int) -> RoutingRule:
     found = RoutingRule.objects.filter(workspace=workspace, pk=rule_id).first()
     if found is None:
-        raise NotFound(f"no routing rule {rule_id} in this workspace")
+        raise NotFound(f"routing rule {rule_id} does not exist in this workspace")
     return found
 
 
@@ -197,6 +197,9 @@ def do_save_rule(
 
 def do_reorder_rules(*, workspace: Workspace, ids: list[int]) -> list[RoutingRule]:
     existing = {r.pk: r for r in RoutingRule.objects.filter(workspace=workspace)}
+    unknown = [i for i in ids if i not in existing]
+    if unknown:
+        raise NotFound(f"routing rule {unknown[0]} does not exist in this workspace")
     if set(ids) != set(existing) or len(ids) != len(existing):
         raise Invalid("give every rule of the workspace exactly once, in the new order", field="ids")
     for position, rule_id in enumerate(ids, start=1):
@@ -272,7 +275,7 @@ def do_save_canned(
 def access_canned_by_id(*, workspace: Workspace, canned_id: int) -> CannedReply:
     found = CannedReply.objects.filter(workspace=workspace, pk=canned_id).first()
     if found is None:
-        raise NotFound(f"no canned reply {canned_id} in this workspace")
+        raise NotFound(f"canned reply {canned_id} does not exist in this workspace")
     return found
 
 
@@ -316,9 +319,100 @@ def views_for(*, workspace: Workspace, user: Any) -> list[SavedView]:
 def access_view_by_id(*, workspace: Workspace, user: Any, view_id: int) -> SavedView:
     found = next((v for v in views_for(workspace=workspace, user=user) if v.pk == view_id), None)
     if found is None:
-        raise NotFound(f"no saved view {view_id} in this workspace")
+        raise NotFound(f"saved view {view_id} does not exist in this workspace")
     return found
 
 
 def open_count(*, workspace: Workspace) -> int:
     return Conversation.objects.filter(workspace=workspace).exclude(status=Status.RESOLVED).count()
+
+
+def do_seed_demo(*, workspace: Workspace, owner: Any) -> None:
+    """A starting set-up for a demo workspace: two teams, an SLA, canned replies and the core rules."""
+    support, _ = Team.objects.get_or_create(workspace=workspace, name="support")
+    sales, _ = Team.objects.get_or_create(workspace=workspace, name="sales")
+    for team in (support, sales):
+        TeamMember.objects.get_or_create(team=team, user=owner)
+    policy, _ = SlaPolicy.objects.get_or_create(
+        workspace=workspace,
+        name="social: 1 h first response",
+        defaults={"first_response_minutes": 60, "resolution_minutes": 24 * 60},
+    )
+    CannedReply.objects.get_or_create(
+        workspace=workspace,
+        shortcut="sorry",
+        defaults={
+            "title": "Apology and DM",
+            "body": "Hi {{ first_name }}, sorry about this. Could you send us a DM "
+            "with your order number so we can look into it? {{ agent_name }}",
+        },
+    )
+    CannedReply.objects.get_or_create(
+        workspace=workspace,
+        shortcut="thanks",
+        defaults={
+            "title": "Thanks",
+            "body": "Thank you {{ first_name }}, that means a lot to the whole {{ brand }} team!",
+        },
+    )
+    if RoutingRule.objects.filter(workspace=workspace).exists():
+        return
+    unhappy = {
+        "all": [
+            {"field": "sentiment", "op": "eq", "value": "negative"},
+            {"field": "intents", "op": "has_any", "value": ["complaint", "churn_risk", "bug_report"]},
+        ]
+    }
+    seeds = [
+        (
+            "spam is hidden",
+            {"all": [{"field": "spam", "op": "gte", "value": 0.9}]},
+            [{"type": "hide"}, {"type": "no_action"}],
+            True,
+        ),
+        ("every conversation gets the social SLA", {}, [{"type": "apply_sla", "policy": policy.pk}], False),
+        (
+            "unhappy customers to support, high",
+            {"all": [unhappy, {"field": "buying_stage", "op": "eq", "value": "customer"}]},
+            [
+                {"type": "assign_team", "team": support.pk, "strategy": "least_loaded"},
+                {"type": "set_priority", "priority": "high"},
+            ],
+            False,
+        ),
+        (
+            "other unhappy authors to support",
+            unhappy,
+            [
+                {"type": "assign_team", "team": support.pk, "strategy": "least_loaded"},
+                {"type": "set_priority", "priority": "medium"},
+            ],
+            False,
+        ),
+        (
+            "buying signals become leads",
+            {
+                "all": [
+                    {"field": "intents", "op": "has", "value": "purchase_intent"},
+                    {"field": "buying_stage", "op": "eq", "value": "prospect"},
+                ]
+            },
+            [
+                {"type": "create_lead"},
+                {"type": "add_label", "label": "lead"},
+                {"type": "assign_team", "team": sales.pk, "strategy": "least_loaded"},
+            ],
+            False,
+        ),
+    ]
+    for name, conditions, actions, stop in seeds:
+        do_save_rule(
+            workspace=workspace,
+            data={
+                "name": name,
+                "events": ["item_received"],
+                "conditions": conditions,
+                "actions": actions,
+                "stop": stop,
+            },
+        )

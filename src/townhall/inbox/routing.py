@@ -96,7 +96,8 @@ def on_new_items(workspace_id: int, touched: list[_Touched]) -> None:
         c = entry.conversation
         fresh = [r for r in entry.inbound]
         if not entry.created and c.status == Status.RESOLVED and c.resolved_at is not None:
-            later = [r for r in fresh if r.created_at > c.resolved_at]
+            # Written after it was resolved, or arriving live (an agent resolving it could not have seen it).
+            later = [r for r in fresh if r.created_at > c.resolved_at or context.live(r.created_at)]
             if later:
                 reopen(c, at=later[0].created_at)
                 fire(c, "replied_after_resolution", context=context, item_id=later[0].id)

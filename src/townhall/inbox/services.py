@@ -45,7 +45,7 @@ VARIABLE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 def access_conversation_by_id(*, workspace: Workspace, conversation_id: int) -> Conversation:
     found = Conversation.objects.filter(workspace=workspace, pk=conversation_id).first()
     if found is None:
-        raise NotFound(f"no conversation {conversation_id} in this workspace")
+        raise NotFound(f"conversation {conversation_id} does not exist in this workspace")
     return found
 
 
@@ -158,73 +158,86 @@ def do_update(
     remove_labels: list[str] | None = None,
     fire_rules: bool = True,
 ) -> Conversation:
-    """Change what an agent may change, log each change, then let `conversation_updated` rules react."""
+    """Change what an agent may change, log each real change, then let `conversation_updated` rules react.
+
+    Everything is checked before anything is set, so a refused change leaves the conversation as it was.
+    """
     c = conversation
     workspace = c.workspace
     now = timezone.now()
-    logged: list[tuple[str, str, dict[str, Any]]] = []
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise Invalid(f"cannot change {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}")
-    if "status" in changes:
-        status = changes["status"]
-        check_choice(status, field="status", choices=Status.values)
-        if status == Status.SNOOZED:
-            until = changes.get("snoozed_until")
-            if until is None or until <= now:
-                raise Invalid("snoozing needs snoozed_until in the future", field="snoozed_until")
-            c.snoozed_until = until
-        if status != c.status:
-            c.status = status
-            if status == Status.RESOLVED:
-                c.resolved_at, c.resolved_by = now, actor
-            else:
-                c.resolved_at = None
-            logged.append(("status", status, {}))
+    status = changes.get("status", c.status)
+    check_choice(status, field="status", choices=Status.values)
+    if "status" in changes and status == Status.SNOOZED:
+        until = changes.get("snoozed_until")
+        if until is None or until <= now:
+            raise Invalid("snoozing needs snoozed_until in the future", field="snoozed_until")
     if "priority" in changes:
         check_choice(changes["priority"], field="priority", choices=Priority.values)
+    team_id = changes.get("team", c.team_id)
+    if (
+        "team" in changes
+        and team_id is not None
+        and not Team.objects.filter(workspace=workspace, pk=team_id).exists()
+    ):
+        raise Invalid(f"team {team_id} does not exist in this workspace", field="team")
+    if "assignee" in changes:
+        check_member(workspace, changes["assignee"], field="assignee")
+    policy = c.sla_policy if c.sla_policy_id else None
+    if "sla_policy" in changes:
+        policy_id = changes["sla_policy"]
+        policy = SlaPolicy.objects.filter(workspace=workspace, pk=policy_id).first() if policy_id else None
+        if policy_id and policy is None:
+            raise Invalid(f"SLA policy {policy_id} does not exist in this workspace", field="sla_policy")
+    if "csat" in changes:
+        score = changes["csat"]
+        if status != Status.RESOLVED:
+            raise Conflict("a satisfaction score is taken once the conversation is resolved")
+        if not isinstance(score, int) or not 1 <= score <= 5:
+            raise Invalid("csat must be a whole number from 1 to 5", field="csat")
+    labels_added = [_label_name(name) for name in add_labels or []]
+    logged: list[tuple[str, str, dict[str, Any]]] = []
+    if status != c.status:
+        c.status = status
+        c.resolved_at, c.resolved_by = (now, actor) if status == Status.RESOLVED else (None, None)
+        logged.append(("status", status, {}))
+    if status == Status.SNOOZED and "snoozed_until" in changes:
+        c.snoozed_until = changes["snoozed_until"]
+    if "priority" in changes and changes["priority"] != c.priority:
         c.priority = changes["priority"]
         c.priority_rank = PRIORITY_RANK[c.priority]
         logged.append(("priority", c.priority, {}))
-    if "team" in changes:
-        team_id = changes["team"]
-        if team_id is not None and not Team.objects.filter(workspace=workspace, pk=team_id).exists():
-            raise Invalid(f"no team {team_id} in this workspace", field="team")
+    if "team" in changes and team_id != c.team_id:
         c.team_id = team_id
         logged.append(("assigned", "to a team" if team_id else "team cleared", {"team": team_id}))
-    if "assignee" in changes:
-        check_member(workspace, changes["assignee"], field="assignee")
+    if "assignee" in changes and changes["assignee"] != c.assignee_id:
         c.assignee_id = changes["assignee"]
         logged.append(
             ("assigned", "to an agent" if c.assignee_id else "unassigned", {"assignee": c.assignee_id})
         )
         if c.assignee_id and c.assignee_id != getattr(actor, "pk", None):
             routing._notify(c, [c.assignee_id], f"{actor} assigned you: {c.subject[:120]}")
-    if "sla_policy" in changes:
-        policy_id = changes["sla_policy"]
-        if policy_id is not None and not SlaPolicy.objects.filter(workspace=workspace, pk=policy_id).exists():
-            raise Invalid(f"no SLA policy {policy_id} in this workspace", field="sla_policy")
-        c.sla_policy_id = policy_id
-        c.sla_policy = SlaPolicy.objects.filter(pk=policy_id).first() if policy_id else None
-        logged.append(("sla_applied", c.sla_policy.name if c.sla_policy else "none", {}))
-    if "csat" in changes:
-        score = changes["csat"]
-        if c.status != Status.RESOLVED:
-            raise Conflict("a satisfaction score is taken once the conversation is resolved")
-        if not isinstance(score, int) or not 1 <= score <= 5:
-            raise Invalid("csat must be a whole number from 1 to 5", field="csat")
-        c.csat = score
-        logged.append(("csat", str(score), {}))
+    if "sla_policy" in changes and (policy.pk if policy else None) != c.sla_policy_id:
+        c.sla_policy = policy
+        logged.append(("sla_applied", policy.name if policy else "none", {}))
+    if "csat" in changes and changes["csat"] != c.csat:
+        c.csat = changes["csat"]
+        logged.append(("csat", str(c.csat), {}))
     sla.recompute(c)
     with transaction.atomic():
         c.save()
-        for name in add_labels or []:
-            label, _ = Label.objects.get_or_create(workspace=workspace, name=_label_name(name))
+        present = set(c.labels.values_list("name", flat=True))
+        for name in labels_added:
+            if name in present:
+                continue
+            label, _ = Label.objects.get_or_create(workspace=workspace, name=name)
             c.labels.add(label)
             logged.append(("labelled", label.name, {}))
         for name in remove_labels or []:
             label_row = Label.objects.filter(workspace=workspace, name=name).first()
-            if label_row is not None:
+            if label_row is not None and name in present:
                 c.labels.remove(label_row)
                 logged.append(("unlabelled", name, {}))
         Event.objects.bulk_create(
@@ -257,7 +270,7 @@ def do_bulk(
     found = list(Conversation.objects.filter(workspace=workspace, pk__in=ids))
     missing = set(ids) - {c.pk for c in found}
     if missing:
-        raise NotFound(f"no conversation {sorted(missing)[0]} in this workspace")
+        raise NotFound(f"conversation {sorted(missing)[0]} does not exist in this workspace")
     for conversation in found:
         do_update(conversation=conversation, actor=actor, changes=dict(changes), add_labels=add_labels)
     return len(found)
@@ -403,7 +416,7 @@ def do_delegate(
     if team is not None:
         found = Team.objects.filter(workspace_id=conversation.workspace_id, pk=team).first()
         if found is None:
-            raise Invalid(f"no team {team} in this workspace", field="team")
+            raise Invalid(f"team {team} does not exist in this workspace", field="team")
         changes["team"] = team
         if assignee is None:
             changes["assignee"] = routing.pick_agent(found, strategy="least_loaded")

@@ -27,7 +27,6 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inbox.view": _STAFF,
     "inbox.write": _WRITERS,
     "inbox.manage": _MANAGERS,
-    "leads.view": _STAFF,
 }
 
 
