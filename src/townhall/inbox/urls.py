@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from townhall.inbox import views
+from townhall.inbox import setup_views, views
 
 app_name = "inbox"
 
@@ -18,15 +18,15 @@ urlpatterns = [
     path("inbox/<int:conversation_id>/note/", views.note, name="note"),
     path("inbox/<int:conversation_id>/delegate/", views.delegate, name="delegate"),
     path("inbox/<int:conversation_id>/merge/", views.merge, name="merge"),
-    path("inbox/rules/", views.rule_list, name="rules"),
-    path("inbox/rules/new/", views.rule_create, name="rule_create"),
-    path("inbox/rules/dry-run/", views.rule_dry_run, name="rule_dry_run"),
-    path("inbox/rules/<int:rule_id>/toggle/", views.rule_toggle, name="rule_toggle"),
-    path("inbox/teams/", views.team_list, name="teams"),
-    path("inbox/teams/new/", views.team_create, name="team_create"),
-    path("inbox/teams/<int:team_id>/members/", views.team_members_update, name="team_members"),
-    path("inbox/canned/", views.canned_list, name="canned"),
-    path("inbox/canned/new/", views.canned_create, name="canned_create"),
-    path("inbox/report/", views.report, name="report"),
-    path("inbox/report.csv", views.report_csv, name="report_csv"),
+    path("inbox/rules/", setup_views.rule_list, name="rules"),
+    path("inbox/rules/new/", setup_views.rule_create, name="rule_create"),
+    path("inbox/rules/dry-run/", setup_views.rule_dry_run, name="rule_dry_run"),
+    path("inbox/rules/<int:rule_id>/toggle/", setup_views.rule_toggle, name="rule_toggle"),
+    path("inbox/teams/", setup_views.team_list, name="teams"),
+    path("inbox/teams/new/", setup_views.team_create, name="team_create"),
+    path("inbox/teams/<int:team_id>/members/", setup_views.team_members_update, name="team_members"),
+    path("inbox/canned/", setup_views.canned_list, name="canned"),
+    path("inbox/canned/new/", setup_views.canned_create, name="canned_create"),
+    path("inbox/report/", setup_views.report, name="report"),
+    path("inbox/report.csv", setup_views.report_csv, name="report_csv"),
 ]

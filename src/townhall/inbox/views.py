@@ -1,4 +1,4 @@
-"""Inbox pages: the agents' list and conversation, the managers' set-up, and the report."""
+"""Inbox pages for agents: the list of conversations and one conversation with what can be done to it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Count, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -22,25 +22,20 @@ from django.views.decorators.http import require_POST
 from townhall.core.errors import Conflict, Invalid, NotFound
 from townhall.core.web import count_param, wants_fragment, workspace_page
 from townhall.enrich.models import Enrichment
-from townhall.inbox import config, reports, rules, services
+from townhall.inbox import config, services
 from townhall.inbox.forms import (
     BulkForm,
-    CannedForm,
     ConversationUpdateForm,
     DelegateForm,
     InboxFilterForm,
     MergeForm,
     NoteForm,
     ReplyForm,
-    ReportForm,
-    RuleForm,
     SaveViewForm,
-    TeamForm,
     add_service_error,
     filter_data,
-    team_members,
 )
-from townhall.inbox.models import Conversation, Event, Label, RoutingRule, SavedView, SlaPolicy, Status, Team
+from townhall.inbox.models import Conversation, Event, Label, SavedView, SlaPolicy, Status, Team
 from townhall.inbox.routing import buying_stage
 from townhall.leads.models import Lead
 from townhall.workspaces.models import Workspace
@@ -103,7 +98,7 @@ def inbox_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
             form.add_error(None, exc.message)
     view = (form.cleaned_data.get("view") if form.is_valid() else None) or "all"
     context = {
-        **_base(request, workspace),
+        **base_context(request, workspace),
         "form": form,
         "page": page,
         "rows": _rows(workspace, page.items) if page else [],
@@ -191,14 +186,14 @@ def _clock(c: Conversation, now: datetime, warning: int) -> tuple[str, str]:
     if c.sla_due is not None:
         minutes = (c.sla_due - now).total_seconds() / 60
         if minutes < 0:
-            return f"overdue {_span(-minutes)}", "overdue"
-        return f"due in {_span(minutes)}", "soon" if minutes <= warning else "due"
+            return f"overdue {span(-minutes)}", "overdue"
+        return f"due in {span(minutes)}", "soon" if minutes <= warning else "due"
     if c.waiting_since is not None:
-        return f"waiting {_span((now - c.waiting_since).total_seconds() / 60)}", "waiting"
+        return f"waiting {span((now - c.waiting_since).total_seconds() / 60)}", "waiting"
     return "", ""
 
 
-def _span(minutes: float) -> str:
+def span(minutes: float) -> str:
     whole = round(minutes)
     if whole < 1:
         return "under a minute"
@@ -215,8 +210,8 @@ def _span(minutes: float) -> str:
 def bulk(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     form = BulkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _errors_text(form))
-        return redirect(_back(request, workspace))
+        messages.error(request, errors_text(form))
+        return redirect(back_url(request, workspace))
     changes, labels = form.changes(request.user)
     ids = form.cleaned_data["ids"]
     try:
@@ -226,9 +221,9 @@ def bulk(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     except ACTION_ERRORS as exc:
         messages.error(request, exc.message)
     else:
-        _audit(request, workspace, "conversation.bulk_update", None, ids=ids)
+        log_audit(request, workspace, "conversation.bulk_update", None, ids=ids)
         messages.success(request, f"{updated} conversation{'s' if updated != 1 else ''} updated.")
-    return redirect(_back(request, workspace))
+    return redirect(back_url(request, workspace))
 
 
 @require_POST
@@ -239,8 +234,8 @@ def save_view(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     labels = list(Label.objects.filter(workspace=workspace).values_list("name", flat=True))
     filters = InboxFilterForm(request.POST, teams=teams, labels=labels)
     if not (form.is_valid() and filters.is_valid()):
-        messages.error(request, _errors_text(form) or _errors_text(filters))
-        return redirect(_back(request, workspace))
+        messages.error(request, errors_text(form) or errors_text(filters))
+        return redirect(back_url(request, workspace))
     try:
         view = config.do_save_view(
             workspace=workspace,
@@ -251,7 +246,7 @@ def save_view(request: HttpRequest, workspace: Workspace) -> HttpResponse:
         )
     except ACTION_ERRORS as exc:
         messages.error(request, exc.message)
-        return redirect(_back(request, workspace))
+        return redirect(back_url(request, workspace))
     messages.success(request, f"Saved the view “{view.name}”.")
     return redirect(f"{reverse('inbox:list', args=[workspace.slug])}?saved={view.pk}")
 
@@ -269,7 +264,7 @@ def conversation(request: HttpRequest, workspace: Workspace, conversation_id: in
 @workspace_page("inbox.write")
 def update(request: HttpRequest, workspace: Workspace, conversation_id: int) -> HttpResponse:
     c = services.access_conversation_by_id(workspace=workspace, conversation_id=conversation_id)
-    form = ConversationUpdateForm(request.POST, conversation=c, **_choices_of(workspace))
+    form = ConversationUpdateForm(request.POST, conversation=c, **choices_of(workspace))
 
     def run(_: dict[str, Any]) -> dict[str, Any]:
         changes = form.changes()
@@ -310,7 +305,7 @@ def note(request: HttpRequest, workspace: Workspace, conversation_id: int) -> Ht
 @workspace_page("inbox.write")
 def delegate(request: HttpRequest, workspace: Workspace, conversation_id: int) -> HttpResponse:
     c = services.access_conversation_by_id(workspace=workspace, conversation_id=conversation_id)
-    choices = _choices_of(workspace)
+    choices = choices_of(workspace)
     form = DelegateForm(request.POST, members=choices["members"], teams=choices["teams"])
 
     def run(data: dict[str, Any]) -> dict[str, Any]:
@@ -342,7 +337,7 @@ def merge(request: HttpRequest, workspace: Workspace, conversation_id: int) -> H
         except ACTION_ERRORS as exc:
             form.add_error("into", exc.message)
         else:
-            _audit(request, workspace, "conversation.merge", c, into=target.pk)
+            log_audit(request, workspace, "conversation.merge", c, into=target.pk)
             messages.success(request, f"Conversation {c.pk} was merged into this one.")
             url = reverse("inbox:conversation", args=[workspace.slug, target.pk])
             if wants_fragment(request):
@@ -389,7 +384,7 @@ def _act(
         except ACTION_ERRORS as exc:
             add_service_error(form, exc)
         else:
-            _audit(request, workspace, audit, c, **detail)
+            log_audit(request, workspace, audit, c, **detail)
             if wants_fragment(request):
                 c.refresh_from_db()
                 return _conversation_page(request, workspace, c)
@@ -406,7 +401,7 @@ def _conversation_page(
     bound: dict[str, forms.Form] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    choices = _choices_of(workspace)
+    choices = choices_of(workspace)
     members: list[Any] = choices["members"]
     teams: list[Team] = choices["teams"]
     events = services.events_of(c)
@@ -415,7 +410,7 @@ def _conversation_page(
     sent_by = {e.detail.get("item"): e.actor for e in events if e.kind == "reply" and e.actor}
     items = services.items_of(c)
     context = {
-        **_base(request, workspace),
+        **base_context(request, workspace),
         "conversation": c,
         "items": [{"item": i, "sent_by": sent_by.get(i.pk)} for i in items],
         "log": [_log_entry(e, users, team_names) for e in events],
@@ -439,7 +434,7 @@ def _conversation_page(
     return render(request, template, context, status=status)
 
 
-def _choices_of(workspace: Workspace) -> dict[str, Any]:
+def choices_of(workspace: Workspace) -> dict[str, Any]:
     members = list(get_user_model().objects.filter(memberships__workspace=workspace).order_by("username"))
     return {
         "members": members,
@@ -505,291 +500,10 @@ def _person_panel(workspace: Workspace, c: Conversation) -> dict[str, Any] | Non
     }
 
 
-# Set-up: rules, teams, canned replies
-
-
-@workspace_page("inbox.manage")
-def rule_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    return _rules_page(request, workspace, RuleForm(initial={"conditions": "{}", "actions": "[]"}))
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def rule_create(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = RuleForm(request.POST)
-    if form.is_valid():
-        try:
-            rule = config.do_save_rule(workspace=workspace, data=form.rule_data())
-        except ACTION_ERRORS as exc:
-            add_service_error(form, exc)
-        else:
-            _audit(request, workspace, "rule.create", rule)
-            messages.success(request, f"Rule “{rule.name}” saved; it runs after the ones above it.")
-            return redirect("inbox:rules", slug=workspace.slug)
-    return _rules_page(request, workspace, form, status=422)
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def rule_dry_run(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = RuleForm(request.POST)
-    result = None
-    if form.is_valid():
-        try:
-            result = config.dry_run(workspace=workspace, data=form.rule_data())
-        except ACTION_ERRORS as exc:
-            add_service_error(form, exc)
-    return _rules_page(request, workspace, form, dry_run=result, status=200 if result else 422)
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def rule_toggle(request: HttpRequest, workspace: Workspace, rule_id: int) -> HttpResponse:
-    rule = config.access_rule_by_id(workspace=workspace, rule_id=rule_id)
-    try:
-        config.do_save_rule(workspace=workspace, data={"enabled": not rule.enabled}, rule=rule)
-    except ACTION_ERRORS as exc:
-        messages.error(request, f"{rule.name}: {exc.message}")
-    else:
-        _audit(request, workspace, "rule.update", rule, enabled=rule.enabled)
-        messages.success(request, f"Rule “{rule.name}” {'enabled' if rule.enabled else 'disabled'}.")
-    return redirect("inbox:rules", slug=workspace.slug)
-
-
-def _rules_page(
-    request: HttpRequest,
-    workspace: Workspace,
-    form: RuleForm,
-    *,
-    dry_run: dict[str, Any] | None = None,
-    status: int = 200,
-) -> HttpResponse:
-    listed = [
-        {
-            "rule": r,
-            "description": rules.describe(r.conditions or {}),
-            "actions": [a.get("type") for a in r.actions],
-        }
-        for r in RoutingRule.objects.filter(workspace=workspace)
-    ]
-    context = {
-        **_base(request, workspace),
-        "page_name": "rules",
-        "rules": listed,
-        "form": form,
-        "dry_run": dry_run,
-    }
-    return render(request, "inbox/rules.html", context, status=status)
-
-
-@workspace_page("inbox.manage")
-def team_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    return _teams_page(request, workspace, TeamForm())
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def team_create(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = TeamForm(request.POST)
-    if form.is_valid():
-        try:
-            team = config.do_create_team(workspace=workspace, **form.cleaned_data)
-        except ACTION_ERRORS as exc:
-            add_service_error(form, exc)
-        else:
-            _audit(request, workspace, "team.create", team)
-            messages.success(request, f"Team “{team.name}” created; now choose its members.")
-            return redirect("inbox:teams", slug=workspace.slug)
-    return _teams_page(request, workspace, form, status=422)
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def team_members_update(request: HttpRequest, workspace: Workspace, team_id: int) -> HttpResponse:
-    team = config.access_team_by_id(workspace=workspace, team_id=team_id)
-    user_ids = [u.pk for u in _choices_of(workspace)["members"]]
-    try:
-        config.do_set_team_members(team=team, members=team_members(request.POST, user_ids=user_ids))
-    except ACTION_ERRORS as exc:
-        messages.error(request, f"{team.name}: {exc.message}")
-    else:
-        _audit(request, workspace, "team.members", team)
-        messages.success(request, f"Members of “{team.name}” saved.")
-    return redirect("inbox:teams", slug=workspace.slug)
-
-
-def _teams_page(
-    request: HttpRequest, workspace: Workspace, form: TeamForm, *, status: int = 200
-) -> HttpResponse:
-    members = _choices_of(workspace)["members"]
-    teams = []
-    for team in Team.objects.filter(workspace=workspace).prefetch_related("members"):
-        capacity = {m.user_id: m.capacity for m in team.members.all()}
-        teams.append(
-            {
-                "team": team,
-                "rows": [
-                    {"user": u, "member": u.pk in capacity, "capacity": capacity.get(u.pk, 0)}
-                    for u in members
-                ],
-                "count": len(capacity),
-            }
-        )
-    context = {**_base(request, workspace), "page_name": "teams", "teams": teams, "form": form}
-    return render(request, "inbox/teams.html", context, status=status)
-
-
-@workspace_page("inbox.manage")
-def canned_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    return _canned_page(request, workspace, CannedForm())
-
-
-@require_POST
-@workspace_page("inbox.manage")
-def canned_create(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = CannedForm(request.POST)
-    if form.is_valid():
-        try:
-            canned = config.do_save_canned(workspace=workspace, data=form.cleaned_data)
-        except ACTION_ERRORS as exc:
-            add_service_error(form, exc)
-        else:
-            _audit(request, workspace, "canned_reply.create", canned)
-            messages.success(request, f"Canned reply “{canned.title}” saved.")
-            return redirect("inbox:canned", slug=workspace.slug)
-    return _canned_page(request, workspace, form, status=422)
-
-
-def _canned_page(
-    request: HttpRequest, workspace: Workspace, form: CannedForm, *, status: int = 200
-) -> HttpResponse:
-    context = {
-        **_base(request, workspace),
-        "page_name": "canned",
-        "canned": services.canned_replies(workspace=workspace),
-        "form": form,
-    }
-    return render(request, "inbox/canned.html", context, status=status)
-
-
-# Report
-
-
-@workspace_page("inbox.view")
-def report(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = ReportForm(request.GET)
-    figures = None
-    if form.is_valid():
-        since, until = form.period(zone=timezone.get_current_timezone())
-        figures = reports.build(workspace=workspace, since=since, until=until, now=timezone.now())
-    context = {
-        **_base(request, workspace),
-        "page_name": "report",
-        "form": form,
-        "report": figures,
-        "figures": _figures(figures) if figures else [],
-        "volumes": _volumes(figures) if figures else [],
-        "groups": _groups(figures) if figures else [],
-        "csv_query": request.GET.urlencode(),
-    }
-    return render(request, "inbox/report.html", context, status=200 if figures else 422)
-
-
-@workspace_page("inbox.view")
-def report_csv(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = ReportForm(request.GET)
-    if not form.is_valid():
-        return HttpResponse(_errors_text(form), status=422, content_type="text/plain")
-    since, until = form.period(zone=timezone.get_current_timezone())
-    body = reports.to_csv(workspace=workspace, since=since, until=until, now=timezone.now())
-    response = HttpResponse(body, content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{workspace.slug}-inbox.csv"'
-    return response
-
-
-def _figures(figures: dict[str, Any]) -> list[dict[str, str]]:
-    """The headline numbers, as the report's tiles show them."""
-    first, resolution, sla = figures["first_response_minutes"], figures["resolution_minutes"], figures["sla"]
-    return [
-        {"key": "conversations", "label": "conversations", "value": str(figures["conversations"])},
-        {"key": "open", "label": "still open", "value": str(figures["open"])},
-        {"key": "answered", "label": "answered", "value": str(figures["answered"])},
-        {"key": "resolved", "label": "resolved", "value": str(figures["resolved"])},
-        {
-            "key": "first-response-median",
-            "label": "median first response",
-            "value": _minutes(first["median"]),
-        },
-        {"key": "first-response-p90", "label": "p90 first response", "value": _minutes(first["p90"])},
-        {"key": "resolution-median", "label": "median resolution", "value": _minutes(resolution["median"])},
-        {"key": "resolution-p90", "label": "p90 resolution", "value": _minutes(resolution["p90"])},
-        {
-            "key": "sla-first-response",
-            "label": "first responses within SLA",
-            "value": _rate(sla["first_response"]),
-        },
-        {"key": "sla-resolution", "label": "resolutions within SLA", "value": _rate(sla["resolution"])},
-    ]
-
-
-def _groups(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per agent and per team, each row's numbers formatted for the tables."""
-    tables = []
-    for key, title in (("agents", "Per agent"), ("teams", "Per team")):
-        rows = [
-            {
-                "name": name,
-                "conversations": g["conversations"],
-                "resolved": g["resolved"],
-                "first_response": _minutes(g["first_response_minutes"]["median"]),
-                "resolution": _minutes(g["resolution_minutes"]["median"]),
-                "sla": _rate(g["sla_first_response"]),
-                "csat": "—" if g["csat"] is None else f"{g['csat']:.2f}",
-            }
-            for name, g in figures[key].items()
-        ]
-        tables.append({"key": key, "title": title, "rows": rows})
-    return tables
-
-
-def _minutes(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value < 60:
-        return f"{value:.1f} min"
-    return _span(value)
-
-
-def _rate(attainment: dict[str, Any]) -> str:
-    if attainment["rate"] is None:
-        return "—"
-    return f"{attainment['rate'] * 100:.0f}% ({attainment['met']} of {attainment['n']})"
-
-
-def _volumes(figures: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each volume breakdown with every count's share of the largest, for the bars."""
-    titles = {
-        "sentiment": "By sentiment",
-        "intent": "By intent",
-        "label": "By label",
-        "channel": "By channel",
-    }
-    tables = []
-    for key, title in titles.items():
-        counts: dict[str, int] = figures["volume"].get(key, {})
-        top = max(counts.values(), default=0)
-        rows = [
-            {"name": name, "count": n, "share": round(100 * n / top) if top else 0}
-            for name, n in counts.items()
-        ]
-        tables.append({"key": key, "title": title, "rows": rows})
-    return tables
-
-
 # Shared
 
 
-def _base(request: HttpRequest, workspace: Workspace) -> dict[str, Any]:
+def base_context(request: HttpRequest, workspace: Workspace) -> dict[str, Any]:
     user: AbstractBaseUser | Any = request.user
     return {
         "workspace": workspace,
@@ -799,14 +513,14 @@ def _base(request: HttpRequest, workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def _audit(request: HttpRequest, workspace: Workspace, action: str, target: Any, **detail: Any) -> None:
+def log_audit(request: HttpRequest, workspace: Workspace, action: str, target: Any, **detail: Any) -> None:
     record_audit(
         actor=request.user, action=action, target=target, workspace=workspace, detail=detail, source="ui",
         ip_address=request.META.get("REMOTE_ADDR"),
     )  # fmt: skip
 
 
-def _back(request: HttpRequest, workspace: Workspace) -> str:
+def back_url(request: HttpRequest, workspace: Workspace) -> str:
     """Where a list action returns: the list the user came from, never another site."""
     wanted = request.POST.get("next") or ""
     if wanted and url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}):
@@ -814,5 +528,5 @@ def _back(request: HttpRequest, workspace: Workspace) -> str:
     return reverse("inbox:list", args=[workspace.slug])
 
 
-def _errors_text(form: forms.Form) -> str:
+def errors_text(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
