@@ -94,12 +94,15 @@ def test_the_periodic_jobs_are_registered_on_cron_schedules() -> None:
         return {task.name for task in HUEY.read_periodic(at)}
 
     every_minute = {"inbox_clock"}
+    every_5 = {"sync_channels"}
     assert due(datetime(2026, 1, 1, 3, 17)) == {"purge_expired_sessions"} | every_minute
     assert (
-        due(datetime(2026, 1, 1, 14, 40)) == {"fail_stalled_imports", "retrain_understanding"} | every_minute
+        due(datetime(2026, 1, 1, 14, 40))
+        == {"fail_stalled_imports", "retrain_understanding"} | every_minute | every_5
     )
-    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"} | every_minute
+    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"} | every_minute | every_5
     assert due(datetime(2026, 1, 1, 14, 41)) == every_minute
+    assert due(datetime(2026, 1, 1, 14, 45)) == every_minute | every_5
 
 
 def test_fail_stalled_imports_marks_only_old_running_or_forgotten_queued_imports_failed(

@@ -88,6 +88,22 @@ ENDPOINTS = [
         success=204,
         tags={"object"},
     ),
+    Endpoint("connectors.list", "get", "/workspaces/{slug}/connectors", "channels.view"),
+    Endpoint(
+        "channels.check",
+        "post",
+        "/workspaces/{slug}/channels/{channel}/check",
+        "channels.manage",
+        tags={"object"},
+    ),
+    Endpoint(
+        "channels.sync",
+        "post",
+        "/workspaces/{slug}/channels/{channel}/sync",
+        "channels.manage",
+        success=202,
+        tags={"object"},
+    ),
     Endpoint("people.list", "get", "/workspaces/{slug}/people", "people.view"),
     Endpoint("people.get", "get", "/workspaces/{slug}/people/{person}", "people.view", tags={"object"}),
     Endpoint(

@@ -209,6 +209,164 @@ def workspace_list() -> None:
         click.echo(f"{row.slug}\t{row.name}")
 
 
+@main.group()
+def channels() -> None:
+    """Connect channels (network accounts and sources), sync them and check their health."""
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    found = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key:
+            _fail(f"{option} takes name=value, got {value!r}", 2)
+        found[key] = rest
+    return found
+
+
+def _workspace_or_fail(slug: str) -> Any:
+    from townhall.core.errors import TownhallError
+    from townhall.workspaces import services
+
+    try:
+        return services.get_workspace(slug=slug)
+    except TownhallError as exc:
+        _fail(exc.message, 2)
+
+
+@channels.command("add")
+@click.option("--workspace", "workspace_slug", required=True)
+@click.option("--network", required=True, help="bluesky, mastodon, matrix, reddit, wordpress, rss, ...")
+@click.option("--handle", required=True, help="the account, room, subreddit, site or feed URL")
+@click.option("--credential", "credentials", multiple=True, help="name=value (see `townhall channels list`)")
+@click.option("--setting", "settings", multiple=True, help="name=value, e.g. connector=file")
+@click.option("--source", is_flag=True, help="a source we listen to, not an account the brand owns")
+def channels_add(
+    workspace_slug: str,
+    network: str,
+    handle: str,
+    credentials: tuple[str, ...],
+    settings: tuple[str, ...],
+    source: bool,
+) -> None:
+    """Connect a channel and test it; prints the channel as JSON."""
+    from townhall.connectors import services
+    from townhall.connectors.sync import do_check
+    from townhall.core.errors import TownhallError
+    from townhall.workspaces.services import record_audit
+
+    ws = _workspace_or_fail(workspace_slug)
+    try:
+        channel = services.do_create_channel(
+            workspace=ws,
+            network=network,
+            handle=handle,
+            is_ours=not source,
+            credentials=_pairs(credentials, "--credential"),
+            settings=_pairs(settings, "--setting"),
+        )
+        health = do_check(channel)
+    except TownhallError as exc:
+        _fail(exc.message, 2)
+    record_audit(actor=None, action="channel.create", target=channel, workspace=ws, source="cli")
+    click.echo(
+        json.dumps(
+            {
+                "id": channel.pk,
+                "network": network,
+                "handle": handle,
+                "ok": health.ok,
+                "message": health.message,
+            }
+        )
+    )
+
+
+@channels.command("list")
+@click.option("--workspace", "workspace_slug", required=True)
+def channels_list(workspace_slug: str) -> None:
+    """The workspace's channels with their health, one JSON object per line."""
+    from townhall.connectors import services
+
+    ws = _workspace_or_fail(workspace_slug)
+    for c in services.list_channels(workspace=ws):
+        click.echo(
+            json.dumps(
+                {
+                    "id": c.pk,
+                    "network": c.network,
+                    "handle": c.handle,
+                    "connector": c.connector_kind,
+                    "status": c.status,
+                    "health": c.health,
+                    "last_synced_at": c.last_synced_at.isoformat() if c.last_synced_at else None,
+                    "last_error": c.last_error,
+                }
+            )
+        )
+
+
+def _chosen_channels(workspace_slug: str, channel_id: int | None) -> list[Any]:
+    from townhall.connectors import services
+    from townhall.core.errors import TownhallError
+
+    ws = _workspace_or_fail(workspace_slug)
+    if channel_id is None:
+        return services.list_channels(workspace=ws)
+    try:
+        return [services.access_channel_by_id(workspace=ws, channel_id=channel_id)]
+    except TownhallError as exc:
+        _fail(exc.message, 2)
+    return []
+
+
+@channels.command("sync")
+@click.option("--workspace", "workspace_slug", required=True)
+@click.option("--channel", "channel_id", type=int, default=None, help="one channel (default: all that read)")
+def channels_sync(workspace_slug: str, channel_id: int | None) -> None:
+    """Bring new items in now; one JSON line per channel, then the totals (exit 1 when a sync failed)."""
+    from townhall.connectors.registry import connector_for
+    from townhall.connectors.sync import do_sync
+
+    totals = {"channels": 0, "imported": 0, "failed": 0}
+    for channel in _chosen_channels(workspace_slug, channel_id):
+        cls = connector_for(channel.connector_kind)
+        if cls is None or not cls.capabilities.read:
+            if channel_id is not None:
+                _fail(f"channel {channel.pk} ({channel.connector_kind}) has no connector that can read it", 2)
+            continue
+        result = do_sync(channel)
+        totals["channels"] += 1
+        totals["imported"] += result.imported
+        totals["failed"] += bool(result.error)
+        click.echo(json.dumps(result.as_dict()))
+    click.echo(json.dumps(totals))
+    if totals["failed"]:
+        sys.exit(1)
+
+
+@channels.command("health")
+@click.option("--workspace", "workspace_slug", required=True)
+@click.option("--channel", "channel_id", type=int, default=None)
+def channels_health(workspace_slug: str, channel_id: int | None) -> None:
+    """Test each channel's connection and credentials now; one JSON line per channel."""
+    from townhall.connectors.registry import connector_for
+    from townhall.connectors.sync import do_check
+
+    for channel in _chosen_channels(workspace_slug, channel_id):
+        if connector_for(channel.connector_kind) is None:
+            click.echo(
+                json.dumps({"id": channel.pk, "ok": False, "message": "no connector for this channel"})
+            )
+            continue
+        health = do_check(channel)
+        click.echo(
+            json.dumps(
+                {"id": channel.pk, "ok": health.ok, "message": health.message, "health": channel.health}
+            )
+        )
+
+
 @main.group("import")
 def import_() -> None:
     """Import items from a file (creates the workspace when it does not exist)."""

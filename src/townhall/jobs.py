@@ -56,3 +56,13 @@ def inbox_clock() -> None:
     fired = tick()
     if any(fired.values()):
         log.info("inbox clock: %s", fired)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def sync_channels() -> None:
+    """Every 5 minutes: queue a sync of every active channel whose connector reads."""
+    from townhall.connectors.sync import channels_to_sync
+    from townhall.connectors.tasks import sync_channel
+
+    for channel in channels_to_sync():
+        sync_channel(channel.pk)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from townhall.connectors import services
 from townhall.connectors.models import Channel
-from townhall.connectors.schemas import ChannelCreate, ChannelRead, ChannelUpdate
+from townhall.connectors.registry import connector_for, connectors
+from townhall.connectors.schemas import (
+    ChannelCreate,
+    ChannelRead,
+    ChannelUpdate,
+    ConnectorRead,
+    CredentialFieldRead,
+    HealthRead,
+    SyncQueued,
+)
 from townhall.core.api_base import ERRORS, client_ip
 from townhall.workspaces.services import access_workspace, record_audit
 
@@ -24,9 +35,19 @@ def read(channel: Channel) -> ChannelRead:
         status=channel.status,
         has_credentials=bool(channel.credentials),
         last_synced_at=channel.last_synced_at,
+        last_success_at=channel.last_success_at,
         last_error=channel.last_error,
+        health=channel.health,
+        failures=channel.failures,
+        connector=channel.connector_kind if connector_for(channel.connector_kind) else None,
+        capabilities=_capabilities(channel),
         created_at=channel.created_at,
     )
+
+
+def _capabilities(channel: Channel) -> dict[str, Any]:
+    cls = connector_for(channel.connector_kind)
+    return cls.capabilities.as_dict() if cls is not None else {}
 
 
 @router.get("/workspaces/{slug}/channels", response={200: list[ChannelRead], **ERRORS})
@@ -87,3 +108,54 @@ def delete_channel(request: HttpRequest, slug: str, channel_id: int) -> Status[N
     )
     services.do_delete_channel(channel=channel)
     return Status(204, None)
+
+
+@router.get("/workspaces/{slug}/connectors", response={200: list[ConnectorRead], **ERRORS})
+def list_connectors(request: HttpRequest, slug: str) -> list[ConnectorRead]:
+    """The networks and sources this installation can connect, what each can do, and its connect form."""
+    access_workspace(user=request.user, slug=slug, permission="channels.view")
+    return [
+        ConnectorRead(
+            name=name,
+            label=cls.label,
+            capabilities=cls.capabilities.as_dict(),
+            credential_fields=[
+                CredentialFieldRead(
+                    name=f.name, label=f.label, secret=f.secret, required=f.required, help=f.help
+                )
+                for f in cls.credential_fields
+            ],
+        )
+        for name, cls in sorted(connectors().items())
+    ]
+
+
+@router.post("/workspaces/{slug}/channels/{channel_id}/check", response={200: HealthRead, **ERRORS})
+def check_channel(request: HttpRequest, slug: str, channel_id: int) -> HealthRead:
+    """Test the channel's connection and credentials now."""
+    from townhall.connectors.sync import do_check
+
+    workspace = access_workspace(user=request.user, slug=slug, permission="channels.manage")
+    channel = services.access_channel_by_id(workspace=workspace, channel_id=channel_id)
+    health = do_check(channel)
+    return HealthRead(ok=health.ok, message=health.message, account=health.account)
+
+
+@router.post("/workspaces/{slug}/channels/{channel_id}/sync", response={202: SyncQueued, **ERRORS})
+def sync_now(request: HttpRequest, slug: str, channel_id: int) -> Status[SyncQueued]:
+    """Queue a sync of the channel now (the periodic job syncs every 5 minutes anyway)."""
+    from townhall.connectors.sync import connector_of
+    from townhall.connectors.tasks import sync_channel
+
+    workspace = access_workspace(user=request.user, slug=slug, permission="channels.manage")
+    channel = services.access_channel_by_id(workspace=workspace, channel_id=channel_id)
+    connector_of(channel).close()  # a channel no connector reads is refused here, not in the job
+    record_audit(
+        actor=request.user,
+        action="channel.sync",
+        target=channel,
+        workspace=workspace,
+        ip_address=client_ip(request),
+    )
+    sync_channel(channel.pk)
+    return Status(202, SyncQueued(channel=channel.pk, queued=True))

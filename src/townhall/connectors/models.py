@@ -45,6 +45,9 @@ class Channel(models.Model):
     cursor = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Consecutive failed syncs; the health shown in the UI is read from it (0 ok, 1-2 degraded, 3+ failing).
+    failures = models.PositiveIntegerField(default=0)
+    last_success_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,3 +57,16 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.network}:{self.handle}"
+
+    @property
+    def connector_kind(self) -> str:
+        """The connector that serves the channel: its network's, or a source kind set in its settings."""
+        return str(self.settings.get("connector") or self.network)
+
+    @property
+    def health(self) -> str:
+        if self.failures >= 3:
+            return "failing"
+        if self.failures:
+            return "degraded"
+        return "ok" if self.last_success_at else "never synced"

@@ -39,5 +39,36 @@ class ChannelRead(ChannelBase):
     status: str
     has_credentials: bool
     last_synced_at: datetime | None
+    last_success_at: datetime | None
     last_error: str
+    health: str
+    failures: int
+    connector: str | None
+    capabilities: dict[str, Any]
     created_at: datetime
+
+
+class HealthRead(Schema):
+    ok: bool
+    message: str
+    account: str
+
+
+class SyncQueued(Schema):
+    channel: int
+    queued: bool
+
+
+class CredentialFieldRead(Schema):
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    help: str
+
+
+class ConnectorRead(Schema):
+    name: str
+    label: str
+    capabilities: dict[str, Any]
+    credential_fields: list[CredentialFieldRead]
