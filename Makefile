@@ -14,7 +14,7 @@ up: setup
 	$(BIN)/townhall demo --host $(HOST):$(PORT)
 	$(BIN)/townhall serve --host $(HOST) --port $(PORT)
 
-test: setup browser lint check-types pytest pytest-postgres
+test: setup browser peers lint check-types pytest pytest-postgres
 
 setup: $(VENV)/.installed assets
 
@@ -32,6 +32,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(VENDOR)/htmx.min.js $(VENDOR)/chart.umd.js: node_modules/.package-lock.json
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js node_modules/chart.js/dist/chart.umd.js $(VENDOR)/
+
+# The real network servers the connector tests run against (Synapse, WordPress, the Bluesky dev stack).
+.PHONY: peers
+peers:
+	@for script in tests/peers/install_*.sh; do [ -e "$$script" ] || continue; echo "== $$script"; bash "$$script" || exit 1; done
 
 .PHONY: browser
 browser:

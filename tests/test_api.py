@@ -233,7 +233,8 @@ def test_channel_lifecycle(owner_api: ApiClient) -> None:
     )
     assert created.status_code == 201
     channel = created.json()
-    assert channel | {"id": 0, "created_at": None} == {
+    assert channel["capabilities"]["read"] is True and channel["connector"] == "mastodon"
+    assert channel | {"id": 0, "created_at": None, "capabilities": None} == {
         "id": 0,
         "network": "mastodon",
         "handle": "acme@social.example",
@@ -242,7 +243,12 @@ def test_channel_lifecycle(owner_api: ApiClient) -> None:
         "status": "active",
         "has_credentials": False,
         "last_synced_at": None,
+        "last_success_at": None,
         "last_error": "",
+        "health": "never synced",
+        "failures": 0,
+        "connector": "mastodon",
+        "capabilities": None,
         "created_at": None,
     }
     url = f"/workspaces/acme/channels/{channel['id']}"

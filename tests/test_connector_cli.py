@@ -8,12 +8,14 @@ from collections.abc import Iterator
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from conftest import ApiClient
 from townhall.cli import main
+from townhall.connectors.models import Channel
 from townhall.items.models import Item
 from townhall.workspaces.models import Workspace
 
@@ -100,3 +102,30 @@ def test_the_api_lists_connectors_checks_and_syncs(owner_api: ApiClient, feed_ur
     shown = owner_api.get(f"/workspaces/acme/channels/{channel['id']}").json()
     assert shown["health"] == "ok" and shown["last_success_at"] is not None
     assert "credentials" not in shown
+
+
+def test_the_channels_page_connects_tests_syncs_and_pauses(
+    workspace: Workspace, make_member: Any, feed_url: str, client: Any
+) -> None:
+    owner = make_member(workspace, "owner")
+    client.force_login(owner)
+    form = client.get("/w/acme/channels/", {"network": "rss"})
+    assert form.status_code == 200 and b'name="cred_url"' in form.content
+    done = client.post(
+        "/w/acme/channels/connect/",
+        {"network": "rss", "handle": "news", "cred_url": feed_url},
+        follow=True,
+    )
+    assert "news: connected — 1 entries in News" in done.content.decode()
+    channel = Channel.objects.get(workspace=workspace, handle="news")
+    assert not channel.is_ours  # the box was left unticked: a source
+    synced = client.post(f"/w/acme/channels/{channel.pk}/sync/", follow=True)
+    assert "news: 1 new items" in synced.content.decode()
+    client.post(f"/w/acme/channels/{channel.pk}/pause/")
+    channel.refresh_from_db()
+    assert channel.status == "paused"
+    page = client.get("/w/acme/channels/").content.decode()
+    assert ">ok<" in page and "Resume" in page and "RSS / Atom feed" in page
+    agent = make_member(workspace, "agent")
+    client.force_login(agent)
+    assert client.post(f"/w/acme/channels/{channel.pk}/resume/").status_code == 403

@@ -116,7 +116,8 @@ def _database(url: str) -> dict[str, Any]:
                 "TOWNHALL_DATABASE_URL names no SQLite file (an in-memory database loses everything); "
                 "use sqlite:////absolute/path/townhall.sqlite3"
             )
-        config = dict(dj_database_url.parse(url))
+        # Kept open between requests, so SQLite's page cache (64 MB below) survives from one to the next.
+        config = dict(dj_database_url.parse(url, conn_max_age=60))
     else:
         raise ConfigError(
             f"TOWNHALL_DATABASE_URL must start with sqlite:// or postgresql://, got {redacted(url)!r}"

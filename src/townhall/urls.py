@@ -11,6 +11,7 @@ urlpatterns = [
     path("w/<slug:slug>/", include("townhall.items.urls")),
     path("w/<slug:slug>/", include("townhall.people.urls")),
     path("w/<slug:slug>/", include("townhall.enrich.urls")),
+    path("w/<slug:slug>/", include("townhall.connectors.urls")),
     path("w/<slug:slug>/", include("townhall.inbox.urls")),
     path("", include("townhall.core.urls")),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -64,7 +64,7 @@ class ChannelConfig:
 class FetchPage:
     """Items of one page and the cursor that follows them; the caller stores both in one transaction."""
 
-    items: list[IncomingItem | RowError]
+    items: Sequence[IncomingItem | RowError]
     cursor: dict[str, Any]
     more: bool = False
     warnings: list[str] = field(default_factory=list)

@@ -29,7 +29,7 @@ class ConnectorError(Exception):
 
 
 class AuthError(ConnectorError):
-    """The network refused the channel's credentials (401/403): retrying will not help."""
+    """The network refused the channel's credentials (401): retrying will not help."""
 
 
 @dataclass
@@ -143,11 +143,13 @@ class HttpClient:
                 raise ConnectorError(
                     f"{last} (gave up after {attempt + 1} tries)", status=response.status_code, retryable=True
                 )
-            if response.status_code in (401, 403):
+            if response.status_code == 401:
                 raise AuthError(
-                    f"HTTP {response.status_code} on {method} {url}: the network refused the credentials",
-                    status=response.status_code,
+                    f"HTTP 401 on {method} {url}: refused the credentials ({response.text[:200]})",
+                    status=401,
                 )
+            # Anything else (403 included: on most networks "not allowed to do this", not "who are you")
+            # is the caller's to read; `json` turns it into an error that carries the network's own words.
             return response
         raise ConnectorError(last or f"{method} {url} failed")  # pragma: no cover - the loop always returns
 

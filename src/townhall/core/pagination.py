@@ -41,7 +41,11 @@ def paginate_newest_first(queryset: QuerySet[M], *, field: str, cursor: str | No
     """Newest first by (field, pk); the cursor names the last row seen."""
     if cursor:
         when, pk = decode_cursor(cursor)
-        queryset = queryset.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": pk}))
+        # The redundant `<=` lets PostgreSQL start the index scan at the cursor instead of reading past
+        # every earlier row (SQLite works the range out by itself).
+        queryset = queryset.filter(
+            Q(**{f"{field}__lte": when}), Q(**{f"{field}__lt": when}) | Q(**{field: when, "pk__lt": pk})
+        )
     rows = list(queryset.order_by(f"-{field}", "-pk")[: limit + 1])
     next_cursor = None
     if len(rows) > limit:

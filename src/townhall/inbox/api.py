@@ -184,13 +184,7 @@ def list_conversations(
     page = services.list_conversations(
         workspace=workspace, user=request.user, filters=filters, cursor=cursor, limit=limit
     )
-    rows = (
-        Conversation.objects.filter(pk__in=[c.pk for c in page.items])
-        .select_related("person", "assignee", "team")
-        .prefetch_related("labels")
-    )
-    by_id = {c.pk: c for c in rows}
-    return ConversationPage(items=[read(by_id[c.pk]) for c in page.items], next_cursor=page.next_cursor)
+    return ConversationPage(items=[read(c) for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("/workspaces/{slug}/conversations/bulk", response={200: BulkResult, **ERRORS})

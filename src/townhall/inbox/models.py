@@ -195,7 +195,7 @@ class Conversation(models.Model):
             models.Index(
                 fields=["workspace", "team", "status", "-last_activity_at", "-id"], name="conv_ws_team"
             ),
-            models.Index(fields=["workspace", "status", "sla_due"], name="conv_ws_sla_due"),
+            models.Index(fields=["workspace", "status", "sla_due", "id"], name="conv_ws_sla_due"),
             models.Index(fields=["workspace", "person", "status"], name="conv_ws_person"),
             models.Index(fields=["status", "sla_due"], name="conv_sla_clock"),
             models.Index(fields=["status", "waiting_since"], name="conv_waiting"),

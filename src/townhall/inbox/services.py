@@ -123,6 +123,7 @@ def list_conversations(
     *, workspace: Workspace, user: Any, filters: ConversationFilters, cursor: str | None, limit: int
 ) -> Page[Conversation]:
     rows = filter_conversations(workspace=workspace, user=user, filters=filters)
+    rows = rows.select_related("person", "assignee", "team").prefetch_related("labels")
     if filters.view == "sla_at_risk":
         found = list(rows.order_by("sla_due", "id")[:limit])
         return Page(found, None)
