@@ -89,6 +89,30 @@ def test_spam_and_toxicity_heads_on_clear_examples(encoder) -> None:
     assert toxicity.predict(encoder.features(texts), texts) == ["none", "offensive"]
 
 
+def test_spam_head_lets_customers_through(encoder) -> None:
+    # Customers writing to a brand: handles, links and "please help" must not read as spam (the inbox hides
+    # items over 0.9); spam written as a tweet is still caught.
+    customers = [
+        "@acme hi, I need help changing my booking, who do I contact?",
+        "@VirginTrains hi! i need some help with a booking, I need to change the date",
+        "@XboxSupport any news on when the pre orders are going to be shipped?",
+        "@NovaBank I was charged twice for the same purchase, please can you look into it https://t.co/k2Lp",
+        "@StreamBox the app crashes every time I open it on my phone since the update",
+        "@AcmeAir please follow back so I can DM you my booking reference",
+        "thanks @ShopRight, the replacement arrived today and works perfectly 👍",
+    ]
+    spam = [
+        "@acme Congratulations! You have been selected to win a free iPhone, claim it here http://bit.ly/w1n",
+        "follow me and I follow back, gain 500 followers fast #followback #teamfollowback",
+        "Earn $400 a day from home with this crypto trading bot, DM me for the link 💰💰",
+    ]
+    head = _head("spam")
+    texts = customers + spam
+    proba = head.predict_proba(encoder.features(texts), texts)[:, head.labels.index("spam")]
+    assert (proba[: len(customers)] < 0.5).all()
+    assert (proba[len(customers) :] > 0.5).all()
+
+
 def test_empty_and_emoji_only_text_give_a_valid_distribution(encoder) -> None:
     texts = ["", "😂😂😂", "   ", "http://t.co/abc"]
     features = encoder.features(texts)

@@ -196,6 +196,30 @@ def test_shipped_spam(shipped: dict[str, FastModel]) -> None:
     assert proba[0, spam] > 0.5 > proba[1, spam]
 
 
+# Customers writing to a brand: handles, links and "please help" must not read as spam (the inbox hides
+# items over 0.9).
+CUSTOMER_TWEETS = [
+    "@acme hi, I need help changing my booking, who do I contact?",
+    "@AcmeAir my flight got cancelled and I still haven't had the refund, can you check? https://t.co/x1Qz",
+    "@NovaBank when will my new card be shipped? I ordered it two weeks ago",
+    "@StreamBox the app keeps logging me out on my TV, I've already reinstalled it twice",
+    "@VoltGrid please can someone DM me about my bill, I was charged twice this month",
+    "hey @ShopRight my order says delivered but nothing arrived 😕 order 88213",
+    "@GigaNet internet down again in Leeds since 7am, is there an outage? https://t.co/ab12",
+]
+TWEET_SPAM = [
+    "@acme Congratulations! You have been selected to win a free iPhone, claim it here http://bit.ly/w1n",
+    "follow me and I follow back, gain 500 followers fast #followback #teamfollowback",
+    "Earn $400 a day from home with this crypto trading bot, DM me for the link 💰💰",
+]
+
+
+def test_shipped_spam_lets_customers_through(shipped: dict[str, FastModel]) -> None:
+    spam = shipped["spam"].labels.index("spam")
+    assert (shipped["spam"].predict_proba(CUSTOMER_TWEETS)[:, spam] < 0.5).all()
+    assert (shipped["spam"].predict_proba(TWEET_SPAM)[:, spam] > 0.5).all()
+
+
 def test_shipped_toxicity(shipped: dict[str, FastModel]) -> None:
     assert shipped["toxicity"].predict(
         ["you stupid bitch, shut the fuck up", "the weather is lovely today"]

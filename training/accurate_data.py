@@ -17,9 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from townhall.enrich.classifiers.accurate import ENCODER_PATH, Encoder  # noqa: E402
+from townhall.enrich.classifiers.textprep import normalise  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 SEEDS = ROOT / "src" / "townhall" / "enrich" / "seeds"
+SPAM_PROBE = ROOT / "training" / "spam_probe.csv"
+TWCS_DEMO = ROOT / "demo" / "twcs_sample.csv"
 CACHE = Path("/tmp/townhall-accurate-cache")
 SEED = 13
 
@@ -106,6 +109,40 @@ def spam_all() -> LabelledTexts:
                 labels.append("spam" if row["CLASS"].strip() == "1" else "ham")
                 groups.append(path.stem)
     return LabelledTexts(texts, labels, groups)
+
+
+def spam_seeds() -> LabelledTexts:
+    """Every care-intent seed (train and dev) as spam when "spam" is among its labels, else ham."""
+    texts, labels = [], []
+    for split in ("train", "dev"):
+        seeds = care_intents(split)
+        assert seeds is not None, f"care_intents_{split}.csv is missing"
+        texts += seeds.texts
+        labels += ["spam" if "spam" in row.split("|") else "ham" for row in seeds.labels]
+    return LabelledTexts(texts, labels)
+
+
+def tweet_ham_rows(tweets: LabelledTexts, *, mentioning: int, other: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a seeded sample of `tweets` to learn as ham, and the rows left out.
+
+    `mentioning` of them mention an account (the shape of a post to a brand), `other` do not.
+    """
+    order = np.random.default_rng(SEED).permutation(len(tweets.texts))
+    mentions = np.array(["@user" in normalise(tweets.texts[i]) for i in order])
+    chosen = np.concatenate([order[mentions][:mentioning], order[~mentions][:other]])
+    return chosen, np.setdiff1d(order, chosen)
+
+
+def twcs_inbound() -> list[str]:
+    """Customers' tweets to brands in the TWCS demo sample (non-commercial): scored as a domain check only."""
+    with TWCS_DEMO.open(encoding="utf-8", newline="") as handle:
+        return [row["text"] for row in csv.DictReader(handle) if row["inbound"] == "True"]
+
+
+def spam_probe() -> list[str]:
+    """Our own hand-written spam tweets and comments, to check that tweet-style spam is still caught."""
+    with SPAM_PROBE.open(encoding="utf-8", newline="") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
 
 
 def banking77_train() -> LabelledTexts:

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import numpy as np
 from sklearn.model_selection import train_test_split
 
 from townhall.enrich.classifiers.textprep import normalise
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "src" / "townhall" / "enrich" / "seeds"
+SPAM_PROBE = REPO / "training" / "spam_probe.csv"
+TWCS_DEMO = REPO / "demo" / "twcs_sample.csv"
 SEED = 0
 SENTIMENTS = ("negative", "neutral", "positive")
 # Davidson et al.'s classes 0, 1, 2 in the product's words
@@ -139,6 +142,40 @@ def spam_folds() -> Iterator[tuple[str, Split[str]]]:
             for t, label in zip(ts, ls, strict=True)
         ]
         yield held_out, Split([t for t, _ in train], [label for _, label in train], dev_texts, dev_labels)
+
+
+def spam_tweets(*, mentioning: int, other: int, seed: int = SEED) -> Split[str]:
+    """Tweets that join every spam training set, and SemEval tweets left out of it to score as ham.
+
+    Train: the care-intent seeds (train and dev; spam when "spam" is among their labels) and a seeded sample
+    of SemEval tweets as ham: `mentioning` that mention an account, the shape of a post to a brand, and
+    `other` that do not. Dev: every SemEval tweet not sampled, all ham.
+    """
+    texts, _ = semeval_sentiment()
+    order = np.random.default_rng(seed).permutation(len(texts))
+    mentions = np.array(["@user" in normalise(texts[i]) for i in order])
+    chosen = np.concatenate([order[mentions][:mentioning], order[~mentions][:other]])
+    left = np.setdiff1d(order, chosen)
+    train_texts, train_labels = [], []
+    for name in ("care_intents_train.csv", "care_intents_dev.csv"):
+        seed_texts, seed_labels = _care_intents(name)
+        train_texts += seed_texts
+        train_labels += ["spam" if "spam" in labels else "ham" for labels in seed_labels]
+    train_texts += [texts[i] for i in chosen]
+    train_labels += ["ham"] * len(chosen)
+    return Split(train_texts, train_labels, [texts[i] for i in left], ["ham"] * len(left))
+
+
+def twcs_inbound() -> list[str]:
+    """Customers' tweets to brands in the TWCS demo sample (non-commercial): scored as a domain check only."""
+    with TWCS_DEMO.open(encoding="utf-8", newline="") as file:
+        return [row["text"] for row in csv.DictReader(file) if row["inbound"] == "True"]
+
+
+def spam_probe() -> list[str]:
+    """Our own hand-written spam tweets and comments, to check that tweet-style spam is still caught."""
+    with SPAM_PROBE.open(encoding="utf-8", newline="") as file:
+        return [row["text"] for row in csv.DictReader(file)]
 
 
 def davidson() -> tuple[list[str], list[str]]:

@@ -28,7 +28,11 @@ from accurate_data import (
     sentiment_dev,
     sentiment_train,
     spam_all,
+    spam_probe,
+    spam_seeds,
     toxicity_all,
+    twcs_inbound,
+    tweet_ham_rows,
 )
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
@@ -50,6 +54,11 @@ RECIPES: dict[str, dict[str, object]] = {
     # The workspace-defined intent recipe (`townhall intents train`), measured on BANKING77 and CLINC150.
     "workspace_intents": {"c": 10.0},
 }
+
+
+# SemEval tweets learnt as ham by the spam head (with the care-intent seeds), chosen with the YouTube figures
+# and the TWCS false-flag rate together (README_ACCURATE.md)
+SPAM_TWEET_HAM = {"mentioning": 4000, "other": 0}
 
 
 def _stratified_split(labels: list[str], fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -139,25 +148,63 @@ def train_toxicity(metrics: dict[str, object]) -> None:
     shipped.save(ARTEFACTS / "accurate_toxicity.npz")
 
 
+def _join(*parts: tuple[LabelledTexts, np.ndarray]) -> tuple[LabelledTexts, np.ndarray]:
+    texts = [text for data, _ in parts for text in data.texts]
+    labels = [label for data, _ in parts for label in data.labels]
+    return LabelledTexts(texts, labels), np.vstack([features for _, features in parts])
+
+
+def _flag_rates(head: HeadModel, features: np.ndarray, texts: list[str]) -> dict[str, float]:
+    spam = head.predict_proba(features, texts)[:, head.labels.index("spam")]
+    return {
+        "n": len(texts),
+        "at_least_0.5": round(float(np.mean(spam >= 0.5)), 4),
+        "at_least_0.9": round(float(np.mean(spam >= 0.9)), 4),
+    }
+
+
 def train_spam(metrics: dict[str, object]) -> None:
+    """Leave one YouTube video out, the tweets always in training; the shipped head learns from all of it.
+
+    Customers' tweets to brands (TWCS, non-commercial), the SemEval tweets not sampled and our hand-written
+    spam tweets are only scored: the first two should almost never be flagged, the last almost always.
+    """
     data = spam_all()
     assert data.groups is not None
     features = embed(data.texts)
     groups = np.array(data.groups)
+    seeds, semeval = spam_seeds(), sentiment_train()
+    semeval_features = embed(semeval.texts)
+    chosen, left = tweet_ham_rows(semeval, **SPAM_TWEET_HAM)
+    tweets = (
+        LabelledTexts(seeds.texts + [semeval.texts[i] for i in chosen], seeds.labels + ["ham"] * len(chosen)),
+        np.vstack([embed(seeds.texts), semeval_features[chosen]]),
+    )
     per_video = {}
     for video in sorted(set(data.groups)):
         train_rows, dev_rows = np.flatnonzero(groups != video), np.flatnonzero(groups == video)
-        head = _fit(_pick(data, train_rows), features[train_rows], RECIPES["spam"])
+        train, train_features = _join((_pick(data, train_rows), features[train_rows]), tweets)
+        head = _fit(train, train_features, RECIPES["spam"])
         dev = _pick(data, dev_rows)
         predicted = head.predict(features[dev_rows], dev.texts)
         per_video[video] = round(float(f1_score(dev.labels, predicted, pos_label="spam")), 4)
+    everything, everything_features = _join((data, features), tweets)
+    shipped = _fit(everything, everything_features, RECIPES["spam"])
+    twcs, probe, unseen = twcs_inbound(), spam_probe(), [semeval.texts[i] for i in left]
     metrics["spam"] = {
-        "train": "YouTube Spam Collection, 3 videos, leave one video out",
+        "train": "YouTube Spam Collection, 3 videos, leave one video out; the tweets always in training",
+        "tweets_in_training": {
+            "care_intent_seeds": len(seeds.texts),
+            "care_intent_seeds_spam": seeds.labels.count("spam"),
+            **{f"semeval_ham_{kind}": n for kind, n in SPAM_TWEET_HAM.items()},
+        },
         "f1_per_held_out_video": per_video,
         "f1": round(float(np.mean(list(per_video.values()))), 4),
-        "shipped_on": "all 3 videos",
+        "twcs_inbound_flagged_eval_only": _flag_rates(shipped, embed(twcs), twcs),
+        "semeval_not_sampled_flagged": _flag_rates(shipped, semeval_features[left], unseen),
+        "spam_probe_caught": _flag_rates(shipped, embed(probe), probe),
+        "shipped_on": "all 3 videos and the tweets",
     }
-    shipped = _fit(data, features, RECIPES["spam"])
     shipped.info["task"] = "spam"
     shipped.save(ARTEFACTS / "accurate_spam.npz")
 

@@ -26,6 +26,9 @@ ARTEFACTS = datasets.REPO / "src" / "townhall" / "enrich" / "artefacts"
 SEED = datasets.SEED
 # Regularisation (inverse strength) per task, the one setting chosen on the dev splits
 C = {"sentiment": 2.0, "spam": 256.0, "toxicity": 4.0, "care_intents": 16.0, "intents": 16.0}
+# SemEval tweets added to the spam data as ham (with the care-intent seeds), chosen with the YouTube figures
+# and the TWCS false-flag rate together (README.md)
+SPAM_TWEET_HAM = {"mentioning": 2000, "other": 100}
 SHIPPED = ("sentiment", "spam", "toxicity", "care_intents")
 
 
@@ -64,11 +67,32 @@ def sentiment(out: Path) -> dict[str, Any]:
     return figures | _ship(model, out, "sentiment")
 
 
+def _flag_rates(model: FastModel, texts: Sequence[str]) -> dict[str, Any]:
+    spam = model.predict_proba(texts)[:, model.labels.index("spam")]
+    return _round(
+        {
+            "n": len(texts),
+            "at_least_0.5": float(np.mean(spam >= 0.5)),
+            "at_least_0.9": float(np.mean(spam >= 0.9)),
+        }
+    )
+
+
 def spam(out: Path) -> dict[str, Any]:
-    """Leave one YouTube video out for the figures; the shipped model learns from all three videos."""
+    """Leave one YouTube video out, tweets always in training; the shipped model learns from all of it.
+
+    Customers' tweets to brands (TWCS, non-commercial), the SemEval tweets not sampled and our hand-written
+    spam tweets are only scored: the first two should almost never be flagged, the last almost always.
+    """
+    tweets = datasets.spam_tweets(**SPAM_TWEET_HAM)
     folds = {}
     for video, split in datasets.spam_folds():
-        model = train_fast(split.train_texts, split.train_labels, C=C["spam"], seed=SEED)
+        model = train_fast(
+            split.train_texts + tweets.train_texts,
+            split.train_labels + tweets.train_labels,
+            C=C["spam"],
+            seed=SEED,
+        )
         predicted = model.predict(split.dev_texts)
         folds[video] = _round(
             {
@@ -82,14 +106,22 @@ def spam(out: Path) -> dict[str, Any]:
     for video_texts, video_labels in datasets.spam_videos().values():
         texts += video_texts
         labels += video_labels
-    model = train_fast(texts, labels, C=C["spam"], seed=SEED)
+    model = train_fast(texts + tweets.train_texts, labels + tweets.train_labels, C=C["spam"], seed=SEED)
     mean = {
         key: round(float(np.mean([fold[key] for fold in folds.values()])), 4)
         for key in ("f1", "precision", "recall")
     }
     return {
-        "train_n": len(texts),
-        "dev": {"protocol": "leave one video out", **mean, "folds": folds},
+        "train_n": len(texts) + len(tweets.train_texts),
+        "tweets_in_training": {
+            "care_intent_seeds": len(tweets.train_texts) - sum(SPAM_TWEET_HAM.values()),
+            "care_intent_seeds_spam": tweets.train_labels.count("spam"),
+            **{f"semeval_ham_{kind}": n for kind, n in SPAM_TWEET_HAM.items()},
+        },
+        "dev": {"protocol": "leave one video out, the tweets always in training", **mean, "folds": folds},
+        "twcs_inbound_flagged_eval_only": _flag_rates(model, datasets.twcs_inbound()),
+        "semeval_not_sampled_flagged": _flag_rates(model, tweets.dev_texts),
+        "spam_probe_caught": _flag_rates(model, datasets.spam_probe()),
     } | _ship(model, out, "spam")
 
 
