@@ -424,7 +424,7 @@ def _deliver(
     status, error = "queued", ""
     if not live:
         status, error = "skipped", "history: the item is older than the live window"
-    elif kind != "webhook":
+    elif kind != "webhook" and not channel_can(conversation, kind):
         status, error = (
             "recorded",
             "this channel has no connector that can do this: kept on record in Townhall only",
@@ -445,6 +445,22 @@ def _deliver(
 
         transaction.on_commit(lambda: deliver(delivery.pk))
     return delivery
+
+
+def channel_can(conversation: Conversation, kind: str) -> bool:
+    """Whether the conversation's channel has a connector, with credentials, that can do `kind`."""
+    from townhall.connectors.models import Channel
+    from townhall.connectors.registry import connector_for
+
+    channel = Channel.objects.filter(pk=conversation.channel_id).first() if conversation.channel_id else None
+    if channel is None or not channel.credentials:
+        return False
+    cls = connector_for(channel.connector_kind)
+    if cls is None:
+        return False
+    if kind in ("reply", "auto_ack"):
+        return cls.capabilities.reply
+    return kind in cls.capabilities.moderate
 
 
 def pick_agent(team: Team, *, strategy: str) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from django.db import transaction
@@ -23,10 +24,15 @@ def deliver(delivery_id: int) -> None:
     send_delivery(delivery_id)
 
 
-def send_delivery(delivery_id: int, *, client: httpx.Client | None = None) -> Delivery | None:
+def send_delivery(
+    delivery_id: int, *, client: httpx.Client | None = None, connector: Any = None
+) -> Delivery | None:
+    """Send one delivery: a webhook over HTTP, anything else through the channel's connector."""
     delivery = Delivery.objects.filter(pk=delivery_id).select_related("item").first()
-    if delivery is None or delivery.status not in ("queued", "failed") or delivery.kind != "webhook":
+    if delivery is None or delivery.status not in ("queued", "failed"):
         return delivery
+    if delivery.kind != "webhook":
+        return _through_connector(delivery, connector)
     delivery.attempts += 1
     try:
         with client or httpx.Client(timeout=WEBHOOK_TIMEOUT) as http:
@@ -38,6 +44,58 @@ def send_delivery(delivery_id: int, *, client: httpx.Client | None = None) -> De
     delivery.finished_at = timezone.now()
     delivery.save(update_fields=["status", "error", "attempts", "finished_at"])
     return delivery
+
+
+def _through_connector(delivery: Delivery, connector: Any) -> Delivery:
+    """Publish a reply or carry out moderation on the network; a published reply takes the network's id."""
+    from townhall.connectors.base import Outgoing
+    from townhall.connectors.http import ConnectorError
+    from townhall.connectors.sync import connector_of
+    from townhall.items.models import Item
+
+    delivery.attempts += 1
+    conversation = delivery.conversation
+    item = delivery.item
+    own = connector is None
+    try:
+        if conversation is None or conversation.channel is None or item is None:
+            raise ConnectorError("the conversation, its channel or the item is gone")
+        connector = connector or connector_of(conversation.channel)
+        if delivery.kind in ("reply", "auto_ack"):
+            parent = ""
+            if item.parent_id is not None:
+                parent = (
+                    Item.objects.filter(pk=item.parent_id).values_list("native_id", flat=True).first() or ""
+                )
+            published = connector.publish(Outgoing(text=item.text, reply_to=parent))
+            _adopt_network_id(item, published.native_id, published.url)
+            delivery.target = published.native_id
+        else:
+            connector.moderate(delivery.kind, item.native_id, reason=delivery.payload.get("reason", ""))
+            delivery.target = item.native_id
+        delivery.status, delivery.error = "sent", ""
+    except (ConnectorError, NotImplementedError) as exc:
+        delivery.status, delivery.error = "failed", str(exc)[:1000]
+    finally:
+        if own and connector is not None:
+            connector.close()
+    delivery.finished_at = timezone.now()
+    delivery.save(update_fields=["status", "error", "attempts", "finished_at", "target"])
+    return delivery
+
+
+def _adopt_network_id(item: Any, native_id: str, url: str) -> None:
+    """Our reply's placeholder id becomes the network's, so the next sync knows the reply as ours."""
+    from django.db import IntegrityError
+
+    from townhall.items.models import Item
+
+    try:
+        with transaction.atomic():
+            Item.objects.filter(pk=item.pk).update(native_id=native_id, url=url[:1000])
+    except IntegrityError:
+        # A sync already brought the published reply in: keep that copy, drop the placeholder.
+        Item.objects.filter(pk=item.pk).delete()
 
 
 def retry_failed_deliveries(now: datetime) -> int:
