@@ -58,7 +58,9 @@ router = Router(tags=["inbox"])
 
 
 def read(c: Conversation) -> ConversationRead:
-    return ConversationRead(**_fields(c))
+    # Built from our own rows, whose types the schema already states: validating 50 of them per page
+    # was a third of a list request's time.
+    return ConversationRead.model_construct(**_fields(c))
 
 
 def _fields(c: Conversation) -> dict[str, Any]:
@@ -78,7 +80,9 @@ def _fields(c: Conversation) -> dict[str, Any]:
         "assignee": c.assignee.get_username() if c.assignee else None,
         "team_id": c.team_id,
         "team": c.team.name if c.team else None,
-        "labels": sorted(label.name for label in c.labels.all()),
+        "labels": c.label_names
+        if hasattr(c, "label_names")
+        else sorted(label.name for label in c.labels.all()),
         "sla_policy_id": c.sla_policy_id,
         "sla_due": c.sla_due,
         "first_response_due": c.first_response_due,

@@ -123,11 +123,25 @@ def list_conversations(
     *, workspace: Workspace, user: Any, filters: ConversationFilters, cursor: str | None, limit: int
 ) -> Page[Conversation]:
     rows = filter_conversations(workspace=workspace, user=user, filters=filters)
-    rows = rows.select_related("person", "assignee", "team").prefetch_related("labels")
+    rows = rows.select_related("person", "assignee", "team")
     if filters.view == "sla_at_risk":
-        found = list(rows.order_by("sla_due", "id")[:limit])
-        return Page(found, None)
-    return paginate_newest_first(rows, field="last_activity_at", cursor=cursor, limit=limit)
+        page = Page(list(rows.order_by("sla_due", "id")[:limit]), None)
+    else:
+        page = paginate_newest_first(rows, field="last_activity_at", cursor=cursor, limit=limit)
+    attach_label_names(page.items)
+    return page
+
+
+def attach_label_names(conversations: list[Conversation]) -> None:
+    """Set `label_names` on each conversation with one query (a prefetch builds a queryset per row)."""
+    names: dict[int, list[str]] = {c.pk: [] for c in conversations}
+    through = Conversation.labels.through
+    for conversation_id, name in through.objects.filter(conversation_id__in=list(names)).values_list(
+        "conversation_id", "label__name"
+    ):
+        names[conversation_id].append(name)
+    for c in conversations:
+        c.label_names = sorted(names[c.pk])  # type: ignore[attr-defined]
 
 
 def items_of(conversation: Conversation) -> list[Item]:
