@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,14 @@ from hypothesis import strategies as st
 
 from conftest import DEMO_CSV
 from townhall.connectors.base import Capabilities, ChannelConfig, Connector, FetchPage, Health
-from townhall.connectors.http import AuthError, ConnectorError, HttpClient, RateBudget, retry_after_seconds
+from townhall.connectors.http import (
+    AuthError,
+    ConnectorError,
+    HttpClient,
+    RateBudget,
+    rate_limit_reset_seconds,
+    retry_after_seconds,
+)
 from townhall.connectors.models import Channel
 from townhall.connectors.registry import connectors
 from townhall.connectors.rss import RssConnector
@@ -99,6 +107,18 @@ def test_the_rate_budget_spaces_calls_of_one_account() -> None:
 @given(st.integers(min_value=0, max_value=10**6))
 def test_retry_after_in_seconds(seconds: int) -> None:
     assert retry_after_seconds(str(seconds)) == seconds
+
+
+def test_rate_limit_reset_headers_in_their_three_forms() -> None:
+    now = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    assert rate_limit_reset_seconds(str(now.timestamp() + 42), now=now) == pytest.approx(42)
+    assert rate_limit_reset_seconds("17", now=now) == 17
+    assert rate_limit_reset_seconds("2026-11-23T12:01:00.000Z", now=now) == 60
+    assert rate_limit_reset_seconds("soon", now=now) is None
+    answers = iter([httpx.Response(429, headers={"ratelimit-reset": "9"}), httpx.Response(200, json={})])
+    clock = Clock()
+    client_for(lambda request: next(answers), clock).json("GET", "https://bsky.example/xrpc/x")
+    assert clock.slept == [9.0]
 
 
 def test_retry_after_as_an_http_date() -> None:
@@ -299,9 +319,10 @@ def test_rss_brings_new_entries_once_and_uses_conditional_get(
     channel.refresh_from_db()
     assert channel.cursor["modified"]  # http.server sends Last-Modified: the next fetch is conditional
     assert do_sync(channel).imported == 0
-    (root / "feed.xml").write_text(
-        RSS.format(items="".join(ITEM.format(n=n, title=f"Story {n}") for n in (1, 2, 3)))
-    )
+    feed = root / "feed.xml"
+    feed.write_text(RSS.format(items="".join(ITEM.format(n=n, title=f"Story {n}") for n in (1, 2, 3))))
+    later = feed.stat().st_mtime + 5  # Last-Modified has whole seconds: make the change visible to it
+    os.utime(feed, (later, later))
     assert do_sync(channel).imported == 1
 
 

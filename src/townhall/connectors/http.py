@@ -86,6 +86,29 @@ def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> fl
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def rate_limit_reset_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds until a rate-limit window resets, from the headers networks send instead of Retry-After:
+    an epoch time (Bluesky's `ratelimit-reset`), seconds (Reddit's `x-ratelimit-reset`) or an ISO time
+    (Mastodon's `X-RateLimit-Reset`)."""
+    if not value:
+        return None
+    value = value.strip()
+    now = now or datetime.now(UTC)
+    try:
+        number = float(value)
+    except ValueError:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - now).total_seconds())
+    if number > 1e9:  # an epoch time, not a duration
+        return max(0.0, number - now.timestamp())
+    return max(0.0, number)
+
+
 class HttpClient:
     """Wraps an `httpx.Client` (injected in tests with `httpx.MockTransport`) with the retry policy.
 
@@ -138,7 +161,13 @@ class HttpClient:
             if response.status_code in RETRY_STATUSES:
                 last = f"HTTP {response.status_code} on {method} {url}"
                 if attempt < self.retries:
-                    self._pause(attempt, retry_after_seconds(response.headers.get("Retry-After")))
+                    headers = response.headers
+                    hinted = retry_after_seconds(headers.get("Retry-After"))
+                    if hinted is None and response.status_code == 429:
+                        hinted = rate_limit_reset_seconds(
+                            headers.get("ratelimit-reset") or headers.get("x-ratelimit-reset")
+                        )
+                    self._pause(attempt, hinted)
                     continue
                 raise ConnectorError(
                     f"{last} (gave up after {attempt + 1} tries)", status=response.status_code, retryable=True
