@@ -123,24 +123,6 @@ def _timestamp(value: str | None) -> datetime:
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _retry_after_from_reset(response: httpx.Response) -> None:
-    """Mastodon's 429 says when to come back in X-RateLimit-Reset (a time), not Retry-After: translate it.
-
-    HttpClient honours Retry-After; without this it would retry a throttled call after a short backoff,
-    long before the window resets, and spend its tries for nothing.
-    """
-    if response.status_code != 429 or "Retry-After" in response.headers:
-        return
-    reset = response.headers.get("X-RateLimit-Reset")
-    if not reset:
-        return
-    try:
-        wait = (_timestamp(reset) - datetime.now(UTC)).total_seconds()
-    except ValueError:
-        return
-    response.headers["Retry-After"] = str(max(1, round(wait)))
-
-
 def _full_acct(account: dict[str, Any]) -> str:
     """user@domain for every account: local accounts' `acct` has no domain, their profile URL has it."""
     acct = str(account.get("acct") or account.get("username") or "")
@@ -185,9 +167,6 @@ class MastodonConnector(Connector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        hooks = self.http.client.event_hooks["response"]
-        if _retry_after_from_reset not in hooks:
-            hooks.append(_retry_after_from_reset)
         self._me: dict[str, Any] | None = None
         self._instance: dict[str, Any] | None = None
 

@@ -50,17 +50,6 @@ REMOVALS = {"delete": False, "hide": False, "spam": True}  # action -> remove as
 LISTINGS = (("posts", "new"), ("comments", "comments"))
 
 
-def _reset_as_retry_after(response: httpx.Response) -> None:
-    """Reddit's 429 says when to come back in x-ratelimit-reset (seconds), not Retry-After: translate it.
-
-    HttpClient honours Retry-After; without this it would retry after a short backoff, inside the window.
-    """
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        reset = response.headers.get("x-ratelimit-reset", "")
-        if reset.replace(".", "", 1).isdigit():
-            response.headers["Retry-After"] = str(max(1, round(float(reset))))
-
-
 def author_of(name: str) -> IncomingAuthor | None:
     """A redditor as an author: usernames are unique and never change, so the name is the id."""
     if name in ("", "[deleted]"):
@@ -125,9 +114,6 @@ class RedditConnector(Connector):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        hooks = self.http.client.event_hooks["response"]
-        if _reset_as_retry_after not in hooks:
-            hooks.append(_reset_as_retry_after)
         self._token = ""
         self._token_expires = 0.0
         self._paused_until = 0.0  # when Reddit's budget ran out: no call before its reset
