@@ -295,3 +295,13 @@ def test_report_csv_has_a_row_per_conversation(owner_api: ApiClient, thread: Con
     rows = list(csv.DictReader(response.content.decode().splitlines()))
     assert [r["conversation"] for r in rows] == [str(thread.pk)]
     assert float(rows[0]["first_response_minutes"]) > 59
+
+
+def test_report_periods_with_any_iso_offset_are_read_in_utc(owner_api: ApiClient) -> None:
+    # PostgreSQL refuses offsets beyond +-15:59 that ISO 8601 allows: the API converts before querying.
+    far = owner_api.get("/workspaces/acme/reports/inbox", since="4735-02-10T04:01:11-19:48")
+    assert far.status_code == 200 and far.json()["conversations"] == 0
+    backwards = owner_api.get(
+        "/workspaces/acme/reports/inbox", since="2026-02-01T00:00:00Z", until="2026-01-01T00:00:00Z"
+    )
+    assert backwards.status_code == 422 and backwards.json()["field"] == "since"

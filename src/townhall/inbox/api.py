@@ -11,6 +11,7 @@ from ninja import Query, Router, Status
 
 from townhall.core.api_base import ERRORS, MAX_ID, client_ip
 from townhall.core.errors import Invalid
+from townhall.core.validation import as_utc
 from townhall.inbox import config, reports, rules, services
 from townhall.inbox.models import CannedReply, Conversation, Event, RoutingRule, SavedView, SlaPolicy, Team
 from townhall.inbox.routing import buying_stage
@@ -224,6 +225,11 @@ def update_conversation(
     c = _conversation(request, slug, conversation_id, "inbox.write")
     changes = payload.dict(exclude_unset=True)
     add, remove = changes.pop("add_labels", []), changes.pop("remove_labels", [])
+    if changes.get("snoozed_until") is not None:
+        try:
+            changes["snoozed_until"] = as_utc(changes["snoozed_until"])
+        except ValueError as exc:
+            raise Invalid(str(exc), field="snoozed_until") from None
     services.do_update(
         conversation=c, actor=request.user, changes=changes, add_labels=add, remove_labels=remove
     )
@@ -557,9 +563,16 @@ def update_settings(request: HttpRequest, slug: str, payload: InboxSettingsIn) -
     return read_settings(workspace)
 
 
-def _period(since: datetime | None, until: datetime | None) -> None:
+def _period(since: datetime | None, until: datetime | None) -> tuple[datetime | None, datetime | None]:
+    """The period in UTC (PostgreSQL refuses offsets that ISO 8601 allows), checked."""
+    try:
+        since = as_utc(since) if since else None
+        until = as_utc(until) if until else None
+    except ValueError as exc:
+        raise Invalid(str(exc), field="since") from None
     if since and until and since >= until:
         raise Invalid("since must be before until", field="since")
+    return since, until
 
 
 @router.get("/workspaces/{slug}/reports/inbox", response={200: dict[str, Any], **ERRORS})
@@ -568,7 +581,7 @@ def inbox_report(
 ) -> dict[str, Any]:
     """First response and resolution times (minutes), SLA attainment, volumes, per agent and per team."""
     workspace = access_workspace(user=request.user, slug=slug, permission="inbox.view")
-    _period(since, until)
+    since, until = _period(since, until)
     return reports.build(workspace=workspace, since=since, until=until, now=timezone.now())
 
 
@@ -584,7 +597,7 @@ def inbox_report_csv(
 ) -> HttpResponse:
     """One row per conversation with its times and SLA outcome."""
     workspace = access_workspace(user=request.user, slug=slug, permission="inbox.view")
-    _period(since, until)
+    since, until = _period(since, until)
     body = reports.to_csv(workspace=workspace, since=since, until=until, now=timezone.now())
     response = HttpResponse(body, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{workspace.slug}-inbox.csv"'
