@@ -24,6 +24,7 @@ from townhall.inbox.models import (
     Conversation,
     ConversationItem,
     Event,
+    InboxSettings,
     Label,
     Notification,
     Priority,
@@ -38,6 +39,7 @@ from townhall.pipeline.records import IncomingItem
 from townhall.workspaces.models import Membership, Workspace
 
 VIEWS = ("all", "mine", "unassigned", "my_teams", "sla_at_risk")
+DEFAULT_SLA_WARNING = 15  # minutes, as InboxSettings defaults
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 VARIABLE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
@@ -90,7 +92,12 @@ def filter_conversations(
         )
         rows = rows.filter(team_id__in=teams)
     elif filters.view == "sla_at_risk":
-        warning = routing.Context.load(workspace.pk).settings.sla_warning_minutes
+        warning = (
+            InboxSettings.objects.filter(workspace=workspace)
+            .values_list("sla_warning_minutes", flat=True)
+            .first()
+            or DEFAULT_SLA_WARNING
+        )
         rows = rows.filter(sla_due__isnull=False, sla_due__lte=timezone.now() + timedelta(minutes=warning))
     if filters.status not in (None, "all"):
         rows = rows.filter(status=filters.status)
@@ -128,7 +135,12 @@ def list_conversations(
         # Ids first, straight off the (workspace, status, sla_due, id) index, then the rows with their
         # relations: joined in one query, PostgreSQL misjudged how many clocks were due and sorted them all.
         due_first = list(rows.order_by("sla_due", "id").values_list("id", flat=True)[:limit])
-        found = {c.pk: c for c in rows.filter(pk__in=due_first)}
+        found = {
+            c.pk: c
+            for c in Conversation.objects.filter(pk__in=due_first).select_related(
+                "person", "assignee", "team"
+            )
+        }
         page = Page([found[pk] for pk in due_first], None)
     else:
         page = paginate_newest_first(rows, field="last_activity_at", cursor=cursor, limit=limit)
