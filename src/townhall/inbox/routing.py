@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, F, Q
+from django.db.models import Avg, Count, F
 from django.utils import timezone
 
 from townhall.enrich.models import Enrichment
@@ -203,7 +203,12 @@ def fire(
         return None
     facts = facts_for(conversation, item_id=item_id, context=context)
     decision = rules.evaluate(listening, event, facts, already_fired=fired)
-    at = _event_time(conversation, item_id, context)
+    created = (
+        Item.objects.filter(pk=item_id).values_list("created_at", flat=True).first() if item_id else None
+    )
+    live = context.live(created or context.now)
+    # Events of replayed history are logged at the time they happened, live ones now.
+    at = created if created is not None and not live else context.now
     if decision.loops:
         names = ", ".join(r.name for r in listening if r.id in decision.loops)
         Event.objects.create(
@@ -222,6 +227,7 @@ def fire(
         context=context,
         item_id=item_id,
         at=at,
+        live=live,
         actor=actor,
     )
     if changed and depth < MAX_CASCADE:
@@ -236,15 +242,6 @@ def fire(
     return decision
 
 
-def _event_time(conversation: Conversation, item_id: int | None, context: Context) -> datetime:
-    """Events of replayed history are logged at the time they happened, live ones now."""
-    if item_id is not None:
-        created = Item.objects.filter(pk=item_id).values_list("created_at", flat=True).first()
-        if created is not None and not context.live(created):
-            return created
-    return context.now
-
-
 def apply(
     conversation: Conversation,
     actions: list[tuple[int, dict[str, Any]]],
@@ -252,15 +249,12 @@ def apply(
     context: Context,
     item_id: int | None,
     at: datetime,
+    live: bool,
     actor: Any = None,
 ) -> bool:
     """Carry out the actions on the conversation; True when it changed in a way rules may react to."""
     c = conversation
     changed: set[str] = set()
-    item_time = (
-        Item.objects.filter(pk=item_id).values_list("created_at", flat=True).first() if item_id else None
-    )
-    live = context.live(item_time or context.now)
 
     def log_event(kind: str, rule_id: int, text: str = "", **detail: Any) -> None:
         Event.objects.create(
@@ -498,13 +492,3 @@ def pick_agent(team: Team, *, strategy: str) -> int | None:
     Team.objects.filter(pk=team.pk).update(last_assigned_id=chosen)
     team.last_assigned_id = chosen
     return chosen
-
-
-def open_conversations_of(user_ids: list[int], workspace_id: int) -> dict[int, int]:
-    return dict(
-        Conversation.objects.filter(workspace_id=workspace_id, assignee_id__in=user_ids)
-        .filter(~Q(status=Status.RESOLVED))
-        .values("assignee_id")
-        .annotate(n=Count("id"))
-        .values_list("assignee_id", "n")
-    )

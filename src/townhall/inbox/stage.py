@@ -216,18 +216,17 @@ def _refresh(workspace_id: int, conversations: list[Conversation]) -> None:
         c.last_activity_at = max(c.last_activity_at, entries[-1][0])
         if inbound:
             latest_inbound[conversation_id] = inbound[-1][2]
-    read = dict(
-        Enrichment.objects.filter(item_id__in=list(latest_inbound.values())).values_list(
-            "item_id", "sentiment"
-        )
-    )
-    intents = dict(
-        Enrichment.objects.filter(item_id__in=list(latest_inbound.values())).values_list("item_id", "intents")
-    )
+    read = {
+        item_id: (sentiment, intents)
+        for item_id, sentiment, intents in Enrichment.objects.filter(
+            item_id__in=list(latest_inbound.values())
+        ).values_list("item_id", "sentiment", "intents")
+    }
     for conversation_id, item_id in latest_inbound.items():
         c = by_id[conversation_id]
-        c.sentiment = read.get(item_id, "")
-        labels = [i["label"] for i in intents.get(item_id) or []]
+        sentiment, intents = read.get(item_id, ("", []))
+        c.sentiment = sentiment
+        labels = [i["label"] for i in intents or []]
         c.primary_intent = labels[0] if labels else ""
         c.intent_tags = "," + ",".join(labels) + "," if labels else ""
     policies = {p.pk: p for p in SlaPolicy.objects.filter(workspace_id=workspace_id)}
