@@ -13,7 +13,9 @@ from townhall.core.errors import TownhallError
 from townhall.enrich.api import router as understanding_router
 from townhall.inbox.api import router as inbox_router
 from townhall.items.api import router as items_router
+from townhall.listening.api import router as listening_router
 from townhall.people.api import router as people_router
+from townhall.webhooks.api import router as webhooks_router
 from townhall.workspaces.api import router as workspaces_router
 
 api = NinjaAPI(
@@ -35,6 +37,8 @@ api.add_router("/", people_router)
 api.add_router("/", items_router)
 api.add_router("/", understanding_router)
 api.add_router("/", inbox_router)
+api.add_router("/", listening_router)
+api.add_router("/", webhooks_router)
 
 
 @api.exception_handler(TownhallError)

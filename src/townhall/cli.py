@@ -485,7 +485,12 @@ def demo(data: Path | None, username: str, host: str) -> None:
     from townhall.inbox.config import do_seed_demo
 
     do_seed_demo(workspace=ws, owner=account)
+    from townhall.listening import rollups
+    from townhall.listening.services import do_seed_demo as seed_listening
+
+    seed_listening(workspace=ws)
     run = do_import_file(workspace=ws, path=path, fmt="twcs")
+    rollups.run()
     click.echo(f"demo workspace '{ws.slug}': {run.imported} items imported ({run.duplicates} already there)")
     click.echo(f"open http://{host}/ and sign in as {username} / {password}")
 
@@ -648,3 +653,41 @@ def intents_train(name: str, data: Path, workspace_slug: str | None, model_path:
             }
         )
     )
+
+
+@main.group()
+def listen() -> None:
+    """Listening: try a query on a text, bring the series and alerts up to date."""
+
+
+@listen.command("test")
+@click.option("--query", "query_text", required=True, help="A listening query (docs/listening-queries.md).")
+@click.option("--text-file", type=click.File("r", encoding="utf-8"), required=True, help="The text; - for stdin.")
+@click.option("--author", default="", help="The author's handle, for from:")
+@click.option("--lang", default="", help="The text's language, for lang:")
+@click.option("--network", default="", help="The network, for network:")
+def listen_test(query_text: str, text_file: Any, author: str, lang: str, network: str) -> None:
+    """Print {"matches": bool, "terms": [...]}; a query that does not parse exits 2 with its position."""
+    from townhall.listening.matcher import ItemView, Matcher
+    from townhall.listening.query import QueryError, parse
+    from townhall.listening.stage import urls_in
+
+    try:
+        node = parse(query_text)
+    except QueryError as exc:
+        click.echo(json.dumps({"error": f"expected {exc.expected}", "position": exc.position}))
+        sys.exit(2)
+    text = text_file.read()
+    view = ItemView(text=text, author=author, lang=lang, network=network, urls=urls_in(text))
+    found = Matcher({0: node}).match(view)
+    click.echo(json.dumps({"matches": 0 in found, "terms": found.get(0, [])}, ensure_ascii=False))
+
+
+@listen.command("run")
+def listen_run() -> None:
+    """Roll new mentions into the series and judge complete hours for spikes now (a job does it every 10 min)."""
+    from townhall.listening import alerts, rollups
+
+    taken = rollups.run()
+    raised = alerts.run()
+    click.echo(json.dumps({"mentions": taken, "alerts": [a.pk for a in raised]}))

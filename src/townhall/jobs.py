@@ -66,3 +66,24 @@ def sync_channels() -> None:
 
     for channel in channels_to_sync():
         sync_channel(channel.pk)
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def listening_pulse() -> None:
+    """Every 10 minutes: take new mentions into the hourly and daily series, then judge complete hours."""
+    from townhall.listening import alerts, rollups
+
+    taken = rollups.run()
+    raised = alerts.run()
+    if taken or raised:
+        log.info("listening: %d mentions rolled up, %d alerts raised", taken, len(raised))
+
+
+@db_periodic_task(crontab(minute="*"))
+def retry_webhooks() -> None:
+    """Every minute: send again the webhook calls whose pause after a failure is over."""
+    from townhall.webhooks.services import retry_due
+
+    sent = retry_due()
+    if sent:
+        log.info("webhooks: %d calls tried again", sent)

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "townhall.enrich",
     "townhall.leads",
     "townhall.inbox",
+    "townhall.listening",
+    "townhall.webhooks",
 ]
 
 MIDDLEWARE = [

@@ -143,6 +143,7 @@ def facts_for(conversation: Conversation, *, item_id: int | None, context: Conte
         "network": c.network,
         "channel": c.channel_id,
         "listening_queries": [],
+        "listening_topics": [],
     }
     at = item.created_at if item is not None else context.now
     facts["business_hours"] = hours.is_open(context.schedule, at)
@@ -152,6 +153,11 @@ def facts_for(conversation: Conversation, *, item_id: int | None, context: Conte
         facts["minutes_without_reply"] = 0
     if item is not None:
         facts.update(text=item.text, kind=item.kind, network=item.network, channel=item.channel_id)
+        from townhall.listening.models import Mention
+
+        matched = list(Mention.objects.filter(item_id=item.pk).values_list("query_id", "topic_id"))
+        facts["listening_queries"] = sorted({q for q, _ in matched})
+        facts["listening_topics"] = sorted({t for _, t in matched})
         read = Enrichment.objects.filter(item_id=item.pk).first()
         if read is not None:
             facts.update(
@@ -192,6 +198,7 @@ def fire(
     fired: frozenset[int] = frozenset(),
     depth: int = 0,
     minutes: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> rules.Decision | None:
     """Evaluate the workspace's rules for one event on one conversation and carry out their actions.
 
@@ -202,6 +209,7 @@ def fire(
     if not listening:
         return None
     facts = facts_for(conversation, item_id=item_id, context=context)
+    facts.update(extra or {})
     decision = rules.evaluate(listening, event, facts, already_fired=fired)
     created = (
         Item.objects.filter(pk=item_id).values_list("created_at", flat=True).first() if item_id else None

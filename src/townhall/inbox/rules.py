@@ -22,6 +22,7 @@ EVENTS = (
     "sla_breached",
     "no_reply",
     "replied_after_resolution",
+    "listening_alert",
 )
 KINDS = ("post", "comment", "reply", "dm", "mention", "review", "forum_post", "chat_message")
 SENTIMENTS = ("negative", "neutral", "positive", "unknown")
@@ -80,6 +81,9 @@ FIELDS: dict[str, FieldSpec] = {
     "team": FieldSpec("number"),
     "minutes_without_reply": FieldSpec("number", minimum=0),
     "listening_queries": FieldSpec("list", items="number"),
+    "listening_topics": FieldSpec("list", items="number"),
+    "alert_kind": FieldSpec("choice", ("volume", "negative")),
+    "alert_topic": FieldSpec("number"),
 }
 
 OPS: dict[FieldType, tuple[str, ...]] = {

@@ -27,6 +27,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "inbox.view": _STAFF,
     "inbox.write": _WRITERS,
     "inbox.manage": _MANAGERS,
+    "listening.view": _STAFF,
+    "listening.manage": _MANAGERS,
+    "webhooks.manage": _ADMINS,
 }
 
 

@@ -1,0 +1,497 @@
+"""Spike and crisis alerts: a topic's expected hourly volume, and whether its latest hours depart from it."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from townhall.listening.trends import MentionRecord, count_terms, emerging
+
+HourlySeries = Mapping[datetime, float]
+"""Mentions per hour, keyed by the hour's start (timezone-aware); an hour that is missing counts 0."""
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+WEEK = timedelta(weeks=1)
+MAD_TO_SD = 1.4826  # the MAD of normal data times this is its standard deviation
+# The median of n counts varies about π/2 times as much as their mean, whose variance is the count's over n.
+MEDIAN_VARIANCE = math.pi / 2
+RESIDUAL_HOURS = 168  # the noise around the expectation is measured over the last week
+MIN_RESIDUALS = 72  # with fewer residual hours the noise is not fitted but taken as PRIOR_NOISE
+PRIOR_NOISE = 0.3  # relative noise assumed for a new topic: a prudent figure for social streams
+MAX_NOISE = 4.0
+LEVEL_DAYS = 3  # a rise that lasts this many days is the new normal
+LEVEL_PRIOR = 10.0  # mentions added to both sides of a day's ratio, so quiet days do not swing the level
+SENTIMENTS = ("positive", "neutral", "negative", "unknown")
+
+Basis = Literal["hour_of_week", "hour_of_day", "none"]
+Kind = Literal["volume", "negative"]
+
+
+@dataclass(frozen=True)
+class SpikeSettings:
+    """The detector's settings; docs/listening-alerts.md says what each does and why its default."""
+
+    z_threshold: float = 4.0
+    min_volume: int = 10
+    min_ratio: float = 1.5
+    baseline_weeks: int = 4
+    cooldown_hours: int = 6
+    min_history_hours: int = 24
+    negative_min_volume: int = 5
+    negative_share_shift: float = 0.15
+
+    def __post_init__(self) -> None:
+        problems = [
+            f"{f.name} must be at least {low}"
+            for f, low in zip(fields(self), (0.5, 0, 1.0, 1, 0, 24, 0, 0.0), strict=True)
+            if getattr(self, f.name) < low
+        ]
+        if self.negative_share_shift > 1:
+            problems.append("negative_share_shift is a share, at most 1")
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    @classmethod
+    def from_overrides(cls, overrides: Mapping[str, Any]) -> SpikeSettings:
+        """The defaults with a topic's `alert_settings` overrides; ValueError names a wrong key or value."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in overrides.items():
+            if name not in kinds:
+                raise ValueError(f"unknown alert setting {name!r}; known: {', '.join(kinds)}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"alert setting {name!r} must be a number, got {value!r}")
+            if kinds[name] == "int" and value != int(value):
+                raise ValueError(f"alert setting {name!r} must be a whole number, got {value!r}")
+            values[name] = int(value) if kinds[name] == "int" else float(value)
+        return cls(**values)
+
+
+DEFAULT_SETTINGS = SpikeSettings()
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What an hour should hold: the expected count, the noise around it, and what it was drawn from."""
+
+    hour: datetime
+    expected: float
+    scale: float  # one standard deviation of the count around `expected`
+    basis: Basis
+    history_hours: int
+    samples: int = 0  # how many past hours the median was taken over
+    level: float = 1.0  # how far above their baseline the last days ran; scales `expected`
+    noise: float = 0.0  # relative noise on top of Poisson, fitted on the last week
+
+    @property
+    def ready(self) -> bool:
+        """Whether the topic has enough history for this hour to be judged."""
+        return self.basis != "none"
+
+
+@dataclass(frozen=True)
+class Spike:
+    """An hour (or two) far above what was expected; `share` fields only on negative spikes."""
+
+    kind: Kind
+    window_start: datetime
+    window_end: datetime  # exclusive: the start of the hour after the last one counted
+    observed: float
+    expected: float
+    z: float
+    ratio: float
+    share: float | None = None
+    baseline_share: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The spike as JSON-ready values, times in ISO 8601 UTC."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "observed": self.observed,
+            "expected": round(self.expected, 2),
+            "z": round(self.z, 2),
+            "ratio": round(self.ratio, 2),
+        }
+        if self.share is not None and self.baseline_share is not None:
+            out["share"] = round(self.share, 3)
+            out["baseline_share"] = round(self.baseline_share, 3)
+        return out
+
+
+def _utc_hour(moment: datetime) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"hour {moment!r} must be timezone-aware")
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _variance(expected: float, n: int, noise: float) -> float:
+    """Poisson variance plus relative noise, widened by the uncertainty of a median of n hours; at least 1."""
+    return max((1 + MEDIAN_VARIANCE / n) * (expected + (noise * expected) ** 2), 1.0)
+
+
+def _stabilised(count: float, noise: float) -> float:
+    """The count on a scale where its noise is 1 whatever its size: 2√x for Poisson, log-like with noise."""
+    root = math.sqrt(max(count, 0.0))
+    return 2 * root if noise <= 0 else 2 / noise * math.asinh(noise * root)
+
+
+def _z(observed: float, expected: float, n: int, noise: float) -> float:
+    """How many standard deviations `observed` lies above `expected`, a median of n past hours."""
+    spread = math.sqrt(1 + MEDIAN_VARIANCE / n)
+    return (_stabilised(observed, noise) - _stabilised(expected, noise)) / spread
+
+
+def _robust_spread(values: list[float]) -> float:
+    middle = statistics.median(values)
+    return MAD_TO_SD * statistics.median(abs(v - middle) for v in values)
+
+
+def _fit_noise(residuals: list[tuple[float, float, int]]) -> float:
+    """The relative noise that gives the last hours' z a robust spread of 1; 0 when Poisson noise fits."""
+    if len(residuals) < MIN_RESIDUALS:
+        return PRIOR_NOISE
+
+    def spread(noise: float) -> float:
+        return _robust_spread([_z(x, e, n, noise) for x, e, n in residuals])
+
+    if spread(0.0) <= 1.0:
+        return 0.0
+    low, high = 0.0, 0.25
+    while spread(high) > 1.0:
+        if high >= MAX_NOISE:
+            return MAX_NOISE
+        low, high = high, high * 2
+    for _ in range(10):
+        middle = (low + high) / 2
+        low, high = (middle, high) if spread(middle) > 1.0 else (low, middle)
+    return high
+
+
+class _Model:
+    """A series as counts per hour since its first hour, its baselines cached and its noise fitted per day."""
+
+    def __init__(
+        self,
+        series: HourlySeries,
+        since: datetime | None,
+        settings: SpikeSettings,
+        first: datetime,
+        last: datetime,
+    ) -> None:
+        self.settings = settings
+        self.counts: list[float] = []
+        self.origin = _utc_hour(since if since is not None else min(series)) if series or since else None
+        self._seasonal: dict[int, tuple[float, int, Basis] | None] = {}
+        self._level: dict[int, float] = {}
+        self._noise: dict[int, float] = {}
+        self._prefix: list[float] | None = None
+        if self.origin is None:
+            return
+        end = self.index(last) + 1
+        # Judging hour i reads back to its day's start, a week of residuals, the days that set their level,
+        # and those days' baselines.
+        lookback = 25 + RESIDUAL_HOURS + LEVEL_DAYS * 24 + max(settings.baseline_weeks, 1) * 168
+        start = self.index(first) - lookback
+        self.counts = [0.0] * max(end, 0)
+        for hour, count in series.items():
+            if hour.tzinfo is None:
+                raise ValueError(f"series hour {hour!r} must be timezone-aware")
+            i = self.index(hour)
+            if start <= i < end and i >= 0:
+                self.counts[i] += float(count)
+
+    def index(self, hour: datetime) -> int:
+        assert self.origin is not None
+        return (hour - self.origin) // HOUR
+
+    def hour(self, i: int) -> datetime:
+        assert self.origin is not None
+        return self.origin + i * HOUR
+
+    def count(self, i: int) -> float:
+        return self.counts[i] if 0 <= i < len(self.counts) else 0.0
+
+    def total(self, start: int, end: int) -> float:
+        """The sum of the counts of hours start to end - 1."""
+        if self._prefix is None:
+            self._prefix = [0.0]
+            for count in self.counts:
+                self._prefix.append(self._prefix[-1] + count)
+        clip = len(self.counts)
+        start, end = min(max(start, 0), clip), min(max(end, 0), clip)
+        return self._prefix[end] - self._prefix[start] if end > start else 0.0
+
+    def seasonal(self, i: int) -> tuple[float, int, Basis] | None:
+        """The median count at this hour of the week over the last weeks, or of the day over the last week."""
+        if i in self._seasonal:
+            return self._seasonal[i]
+        found: tuple[float, int, Basis] | None = None
+        if i >= self.settings.min_history_hours:
+            weeks = [i - k * 168 for k in range(1, self.settings.baseline_weeks + 1) if i - k * 168 >= 0]
+            if len(weeks) >= min(2, self.settings.baseline_weeks):
+                found = (statistics.median(self.counts[j] for j in weeks), len(weeks), "hour_of_week")
+            else:
+                days = [i - d * 24 for d in range(1, 8) if i - d * 24 >= 0]
+                found = (statistics.median(self.counts[j] for j in days), len(days), "hour_of_day")
+        self._seasonal[i] = found
+        return found
+
+    def day(self, i: int) -> int:
+        """The index of the first hour of hour i's UTC day."""
+        assert self.origin is not None
+        return i - (self.origin.hour + i) % 24
+
+    def level(self, day: int) -> float:
+        """How far above their baseline the last LEVEL_DAYS days ran (their median ratio), at least 1."""
+        if day not in self._level:
+            ratios = []
+            for d in range(1, LEVEL_DAYS + 1):
+                hours = range(day - d * 24, day - d * 24 + 24)
+                baselines = [self.seasonal(j) for j in hours]
+                if any(b is None for b in baselines):
+                    break
+                expected = sum(b[0] for b in baselines if b is not None)
+                observed = sum(self.count(j) for j in hours)
+                ratios.append((observed + LEVEL_PRIOR) / (expected + LEVEL_PRIOR))
+            self._level[day] = max(1.0, statistics.median(ratios)) if len(ratios) == LEVEL_DAYS else 1.0
+        return self._level[day]
+
+    def expected(self, i: int) -> tuple[float, int, Basis] | None:
+        found = self.seasonal(i)
+        if found is None:
+            return None
+        value, n, basis = found
+        return value * self.level(self.day(i)), n, basis
+
+    def noise(self, i: int) -> float:
+        """The relative noise fitted on the week before hour i's day."""
+        day = self.day(i)
+        if day not in self._noise:
+            residuals = []
+            for j in range(day - RESIDUAL_HOURS, day):
+                found = self.expected(j)
+                if found is not None:
+                    expected, n, _ = found
+                    residuals.append((self.count(j), expected, n))
+            self._noise[day] = _fit_noise(residuals)
+        return self._noise[day]
+
+    def expectation(self, i: int) -> Expectation:
+        found = self.expected(i)
+        if found is None:
+            return Expectation(self.hour(i), 0.0, 1.0, "none", max(i, 0))
+        expected, n, basis = found
+        noise = self.noise(i)
+        scale = math.sqrt(_variance(expected, n, noise))
+        return Expectation(self.hour(i), expected, scale, basis, i, n, self.level(self.day(i)), noise)
+
+
+def expected_for(
+    series: HourlySeries,
+    at: datetime,
+    settings: SpikeSettings = DEFAULT_SETTINGS,
+    *,
+    since: datetime | None = None,
+) -> Expectation:
+    """The expected count of hour `at` and the noise around it, from the hours before it."""
+    hour = _utc_hour(at)
+    model = _Model(series, since, settings, hour, hour)
+    if model.origin is None:
+        return Expectation(hour, 0.0, 1.0, "none", 0)
+    return model.expectation(model.index(hour))
+
+
+def _spike(model: _Model, i: int, min_volume: float, kind: Kind) -> Spike | None:
+    """The strongest of the one-hour and two-hour windows ending with hour i that passes every test."""
+    settings = model.settings
+    best: Spike | None = None
+    for length in (1, 2):
+        hours = range(i - length + 1, i + 1)
+        expectations = [model.expectation(j) for j in hours]
+        if not all(e.ready for e in expectations):
+            break
+        observed = sum(model.count(j) for j in hours)
+        expected = sum(e.expected for e in expectations)
+        z = _z(observed, expected, min(e.samples for e in expectations), expectations[-1].noise)
+        ratio = observed / max(expected, 1.0)
+        passes = z >= settings.z_threshold and ratio >= settings.min_ratio and observed >= min_volume
+        if passes and (best is None or z > best.z):
+            best = Spike(kind, model.hour(hours[0]), model.hour(i + 1), observed, expected, z, ratio)
+    return best
+
+
+def _negative_spike(negative: _Model, total: _Model, i: int) -> Spike | None:
+    settings = negative.settings
+    spike = _spike(negative, i, settings.negative_min_volume, "negative")
+    if spike is None:
+        return None
+    start = negative.index(spike.window_start)
+    window_total = total.total(start, i + 1)
+    share = min(1.0, spike.observed / window_total) if window_total > 0 else 1.0
+    base_start = start - settings.baseline_weeks * 168
+    base_total = total.total(base_start, start)
+    base_share = min(1.0, negative.total(base_start, start) / base_total) if base_total > 0 else 0.0
+    if share - base_share < settings.negative_share_shift:
+        return None
+    return replace(spike, share=share, baseline_share=base_share)
+
+
+def scan(
+    series: HourlySeries,
+    first: datetime,
+    last: datetime,
+    settings: SpikeSettings = DEFAULT_SETTINGS,
+    *,
+    since: datetime | None = None,
+    last_alert_at: datetime | None = None,
+) -> list[Spike]:
+    """The volume spikes of hours `first` to `last` (both included), judged one by one with the cooldown.
+
+    The same as calling `detect` for each hour in turn and passing the hour of the last spike found as
+    `last_alert_at`, with the work shared between hours.
+    """
+    first, last = _utc_hour(first), _utc_hour(last)
+    model = _Model(series, since, settings, first, last)
+    return _scan(model, first, last, last_alert_at, lambda i: _spike(model, i, settings.min_volume, "volume"))
+
+
+def scan_negative(
+    total: HourlySeries,
+    negative: HourlySeries,
+    first: datetime,
+    last: datetime,
+    settings: SpikeSettings = DEFAULT_SETTINGS,
+    *,
+    since: datetime | None = None,
+    last_alert_at: datetime | None = None,
+) -> list[Spike]:
+    """The negative spikes of hours `first` to `last`, like `scan` does for volume."""
+    first, last = _utc_hour(first), _utc_hour(last)
+    if since is None and total:
+        since = min(total)
+    totals = _Model(total, since, settings, first, last)
+    negatives = _Model(negative, since, settings, first, last)
+    return _scan(negatives, first, last, last_alert_at, lambda i: _negative_spike(negatives, totals, i))
+
+
+def _scan(
+    model: _Model,
+    first: datetime,
+    last: datetime,
+    last_alert_at: datetime | None,
+    judge: Callable[[int], Spike | None],
+) -> list[Spike]:
+    if model.origin is None:
+        return []
+    cooldown = model.settings.cooldown_hours
+    previous = None if last_alert_at is None else model.index(_utc_hour(last_alert_at))
+    found = []
+    for i in range(model.index(first), model.index(last) + 1):
+        if previous is not None and i - previous < cooldown:
+            continue
+        spike = judge(i)
+        if spike is not None:
+            found.append(spike)
+            previous = i
+    return found
+
+
+def detect(
+    series: HourlySeries,
+    at: datetime,
+    settings: SpikeSettings = DEFAULT_SETTINGS,
+    *,
+    since: datetime | None = None,
+    last_alert_at: datetime | None = None,
+) -> Spike | None:
+    """A volume spike ending with hour `at`, or None; `last_alert_at`: the hour of the last volume alert."""
+    found = scan(series, at, at, settings, since=since, last_alert_at=last_alert_at)
+    return found[0] if found else None
+
+
+def detect_negative(
+    total: HourlySeries,
+    negative: HourlySeries,
+    at: datetime,
+    settings: SpikeSettings = DEFAULT_SETTINGS,
+    *,
+    since: datetime | None = None,
+    last_alert_at: datetime | None = None,
+) -> Spike | None:
+    """A crisis ending with hour `at`: negative mentions spike and their share of all mentions rises."""
+    found = scan_negative(total, negative, at, at, settings, since=since, last_alert_at=last_alert_at)
+    return found[0] if found else None
+
+
+def _sentiment(mentions: Sequence[MentionRecord]) -> dict[str, Any]:
+    counts = Counter(m.sentiment if m.sentiment in SENTIMENTS else "unknown" for m in mentions)
+    total = len(mentions)
+    shares = {label: round(counts[label] / total, 3) if total else 0.0 for label in SENTIMENTS}
+    return {"mentions": total, **shares}
+
+
+def explain(
+    spike: Spike,
+    during: Sequence[MentionRecord],
+    before: Sequence[MentionRecord],
+    *,
+    exclude: Iterable[str] = (),
+    limit: int = 5,
+) -> dict[str, Any]:
+    """Why a spike happened, as JSON: its volume, top terms, authors and posts, and the sentiment shift.
+
+    `during` are the mentions of the spike's window; `before` those of a baseline period (the week before
+    the window, say) that the terms are compared with.
+    """
+    excluded = frozenset(exclude)
+    window = count_terms(during, per="post", exclude=excluded)
+    baseline = count_terms(before, per="post", exclude=excluded)
+    rising = emerging(window, baseline, min_count=3, min_ratio=1.5, min_score=3.84, limit=limit)
+
+    authors: dict[str, list[int]] = {}
+    for mention in during:
+        if mention.author:
+            posts_reach = authors.setdefault(mention.author, [0, 0])
+            posts_reach[0] += 1
+            posts_reach[1] = max(posts_reach[1], mention.reach)
+    top_authors = sorted(authors.items(), key=lambda a: (-a[1][0], -a[1][1], a[0]))[:limit]
+    top_posts = sorted(during, key=lambda m: (-m.engagement, -m.reach, m.created_at))[:limit]
+
+    shift = None
+    before_sentiment, during_sentiment = _sentiment(before), _sentiment(during)
+    if before and during:
+        shift = round(during_sentiment["negative"] - before_sentiment["negative"], 3)
+    return {
+        **spike.as_dict(),
+        "terms": [
+            {
+                "term": t.term,
+                "count": t.recent_count,
+                "baseline_count": t.baseline_count,
+                "ratio": t.ratio,
+                "score": t.score,
+                "examples": list(t.examples),
+            }
+            for t in rising
+        ],
+        "authors": [{"author": name, "mentions": n, "reach": reach} for name, (n, reach) in top_authors],
+        "posts": [
+            {
+                "item_id": m.item_id,
+                "author": m.author,
+                "reach": m.reach,
+                "engagement": m.engagement,
+                "created_at": m.created_at.astimezone(UTC).isoformat(),
+            }
+            for m in top_posts
+        ],
+        "sentiment": {"before": before_sentiment, "during": during_sentiment, "negative_shift": shift},
+    }
