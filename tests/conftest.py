@@ -77,3 +77,11 @@ def owner_api(
     workspace: Workspace, make_member: Callable[..., Any], api_as: Callable[[Any], ApiClient]
 ) -> ApiClient:
     return api_as(make_member(workspace, "owner"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Each test starts with an empty cache: ids repeat across tests, cached pages must not."""
+    from django.core.cache import cache
+
+    cache.clear()

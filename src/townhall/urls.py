@@ -13,5 +13,6 @@ urlpatterns = [
     path("w/<slug:slug>/", include("townhall.enrich.urls")),
     path("w/<slug:slug>/", include("townhall.connectors.urls")),
     path("w/<slug:slug>/", include("townhall.inbox.urls")),
+    path("w/<slug:slug>/", include("townhall.listening.urls")),
     path("", include("townhall.core.urls")),
 ]

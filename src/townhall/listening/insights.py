@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum
 from django.utils import timezone
 
@@ -223,6 +224,7 @@ RECENT = timedelta(hours=24)
 BASELINE = timedelta(days=7)
 MAX_RECENT = 20_000
 MAX_BASELINE = 50_000
+NEWSJACKING_TTL = 600  # seconds
 
 
 def _records(queryset: Any, *, limit: int) -> list[trends.MentionRecord]:
@@ -334,3 +336,23 @@ def _with_examples(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for e in entries:
         e["examples"] = [shown[int(i)] for i in e["examples"] if int(i) in shown]
     return entries
+
+
+def as_of(topics: Any, span: timedelta, *, now: datetime | None = None) -> datetime:
+    """The end of the range a page shows: now, or for topics quiet all through the range (an imported
+    archive), the hour after their latest mention, so the page shows when they were talked about."""
+    now = now or timezone.now()
+    latest = Mention.objects.filter(topic__in=topics).aggregate(m=Max("created_at"))["m"]
+    if latest is None or latest >= now - span:
+        return now
+    return hour_of(latest) + HOUR
+
+
+def newsjacking_cached(workspace: Workspace, *, now: datetime, limit: int = 10) -> list[dict[str, Any]]:
+    """Newsjacking suggestions, computed at most once per workspace every 10 minutes."""
+    key = f"listening:newsjacking:{workspace.pk}:{limit}:{int(now.timestamp()) // NEWSJACKING_TTL}"
+    found = cache.get(key)
+    if found is None:
+        found = newsjacking(workspace, now=now, limit=limit)
+        cache.set(key, found, NEWSJACKING_TTL)
+    return list(found)
