@@ -13,7 +13,7 @@ from django.test import Client
 from townhall.items.models import Item
 from townhall.listening import rollups, services
 from townhall.listening.models import Alert, AlertKind, BackfillStatus, ListeningQuery, Topic, TopicKind
-from townhall.listening.views import caret, highlight
+from townhall.listening.display import caret, highlight
 from townhall.people.models import Identity
 from townhall.pipeline import IncomingItem, ingest
 from townhall.pipeline.records import IncomingAuthor

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-import regex
 from django.contrib import messages
 from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from townhall.core.errors import Conflict, Invalid
 from townhall.core.web import wants_fragment, workspace_page
 from townhall.listening import alerts, insights, services
+from townhall.listening.display import alert_card, caret, highlight
 from townhall.listening.forms import (
     AlertFilterForm,
     QueryForm,
@@ -28,7 +25,6 @@ from townhall.listening.forms import (
     add_service_error,
 )
 from townhall.listening.models import (
-    Alert,
     BackfillStatus,
     Granularity,
     ListeningQuery,
@@ -36,7 +32,6 @@ from townhall.listening.models import (
     MentionRollup,
     Topic,
 )
-from townhall.listening.query import Near, Phrase, Prefix, QueryError, Term, is_nospace, normalize, parse
 from townhall.listening.rollups import hour_of
 from townhall.people.models import Identity
 from townhall.workspaces.models import Workspace
@@ -53,12 +48,6 @@ DEFAULT_RANGE = "7d"
 SHARE_OF_VOICE_DAYS = 30
 IN_PROGRESS = (BackfillStatus.PENDING, BackfillStatus.RUNNING)
 SERVICE_ERRORS = (Invalid, Conflict)
-_POSITION_RE = re.compile(r"\(at position (\d+)\)")
-# The tokens a reader sees in a post, close enough to the matcher's for marking what it matched.
-_TOKEN_RE = regex.compile(
-    r"[#@]\w+|\$\p{L}\w*|\w+(?:['\u2019]\w+)*"
-    r"|\p{Extended_Pictographic}(?:\u200d\p{Extended_Pictographic})*|\p{RI}\p{RI}"
-)
 
 
 # Topics and share of voice
@@ -99,7 +88,7 @@ def _home_page(
         "sov": sov["topics"],
         "sov_chart": _sov_chart(sov) if sov["topics"] else None,
         "sov_days": SHARE_OF_VOICE_DAYS,
-        "alert_cards": [_alert_card(a) for a in alerts.alerts_of(workspace=workspace, limit=5)],
+        "alert_cards": [alert_card(a) for a in alerts.alerts_of(workspace=workspace, limit=5)],
         "suggestions": insights.newsjacking_cached(workspace, now=now, limit=6),
         "as_of": now if now < timezone.now() - timedelta(hours=1) else None,
         "form": form,
@@ -226,7 +215,7 @@ def _topic_page(
         "top_posts": insights.top_posts(t, since=since, until=now),
         "top_authors": [{**a, "person_id": people.get(a["author_id"])} for a in authors],
         "emerging": insights.emerging(t, now=now, limit=10),
-        "alert_cards": [_alert_card(a) for a in alerts.alerts_of(workspace=workspace, topic=t, limit=10)],
+        "alert_cards": [alert_card(a) for a in alerts.alerts_of(workspace=workspace, topic=t, limit=10)],
         "settings_form": settings_form,
         **_queries_context(t),
     }
@@ -352,56 +341,6 @@ def _query_error(form: Any, field: str) -> dict[str, Any] | None:
     return caret(form.data.get(field, ""), str(errors[0]))
 
 
-def caret(text: str, message: str) -> dict[str, Any]:
-    """The error, with the line of the query it points into and the padding that puts a caret under it."""
-    found = _POSITION_RE.search(message)
-    if found is None:
-        return {"message": message}
-    position = min(int(found.group(1)), len(text))
-    start = text.rfind("\n", 0, position) + 1
-    end = text.find("\n", position)
-    line = text[start : end if end >= 0 else len(text)]
-    pad = "".join("\t" if c == "\t" else " " for c in text[start:position])
-    return {"message": message, "position": position, "line": line, "pad": pad}
-
-
-def highlight(text: str, terms: list[str]) -> SafeString:
-    """The post's text, escaped, with the tokens a matched term stands for in <mark>."""
-    words: set[str] = set()
-    prefixes: set[str] = set()
-
-    def add(node: Any) -> None:
-        if isinstance(node, Near):
-            add(node.left)
-            add(node.right)
-        elif isinstance(node, Prefix):
-            prefixes.add(node.text)
-        elif isinstance(node, Term):
-            words.add(node.text)
-        elif isinstance(node, Phrase):
-            words.update(node.words)
-
-    for term in terms:
-        try:
-            add(parse(term))
-        except QueryError:
-            continue
-    runs = [w for w in words if is_nospace(w)]
-    out: list[str] = []
-    last = 0
-    for match in _TOKEN_RE.finditer(text):
-        token = normalize(match.group()).replace("'", "").replace("\u2019", "")
-        if (
-            token in words
-            or any(token.startswith(p) for p in prefixes)
-            or (runs and is_nospace(token) and any(r in token for r in runs))
-        ):
-            out.append(f"{escape(text[last : match.start()])}<mark>{escape(match.group())}</mark>")
-            last = match.end()
-    out.append(escape(text[last:]))
-    return mark_safe("".join(out))  # every piece of the text went through escape()
-
-
 # Alerts
 
 
@@ -417,7 +356,7 @@ def alert_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     context = {
         **base_context(request, workspace),
         "form": form,
-        "alert_cards": [_alert_card(a) for a in found],
+        "alert_cards": [alert_card(a) for a in found],
         "filtered": chosen is not None or unacknowledged,
     }
     template = "listening/_alert_list.html" if wants_fragment(request) else "listening/alerts.html"
@@ -432,51 +371,9 @@ def acknowledge(request: HttpRequest, workspace: Workspace, alert_id: int) -> Ht
     )
     log_audit(request, workspace, "alert.acknowledge", alert)
     if wants_fragment(request):
-        context = {**base_context(request, workspace), "card": _alert_card(alert)}
+        context = {**base_context(request, workspace), "card": alert_card(alert)}
         return render(request, "listening/_alert.html", context)
     return redirect("listening:alerts", slug=workspace.slug)
-
-
-def _alert_card(alert: Alert) -> dict[str, Any]:
-    """An alert with its evidence made safe to show: a key the detector did not write shows nothing."""
-    e = alert.explanation if isinstance(alert.explanation, dict) else {}
-    ratio = e.get("ratio")
-    if not isinstance(ratio, int | float):
-        ratio = alert.observed / alert.expected if alert.expected else None
-    return {
-        "alert": alert,
-        "ratio": ratio,
-        "terms": _rows(e.get("top_terms"), "term"),
-        "authors": _rows(e.get("top_authors"), "author"),
-        "posts": _rows(e.get("top_posts"), "text"),
-        "sentiment": _sentiment_bars(e.get("sentiment")),
-    }
-
-
-def _rows(value: Any, key: str, limit: int = 5) -> list[dict[str, Any]]:
-    rows = value if isinstance(value, list) else []
-    return [r for r in rows if isinstance(r, dict) and r.get(key)][:limit]
-
-
-def _sentiment_bars(value: Any) -> list[dict[str, Any]]:
-    """Before and during as three shares each, in percent of the bar (counts or shares alike)."""
-    if not isinstance(value, dict):
-        return []
-    bars = []
-    for key, label in (("before", "Before"), ("during", "During")):
-        mix = value.get(key)
-        if not isinstance(mix, dict):
-            continue
-        parts = {
-            s: float(v)
-            for s in ("positive", "neutral", "negative")
-            if isinstance(v := mix.get(s), int | float)
-        }
-        total = sum(parts.values())
-        if total <= 0:
-            continue
-        bars.append({"label": label, "parts": [(s, round(v * 100 / total, 1)) for s, v in parts.items()]})
-    return bars
 
 
 # Shared
