@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,9 +52,11 @@ def check_events(events: list[str]) -> list[str]:
 
 
 def check_url(url: str) -> str:
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise Invalid("a webhook URL must be http:// or https:// with a host", field="url")
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+        httpx.URL(url)
+    except (ValidationError, httpx.InvalidURL) as exc:
+        raise Invalid("a webhook URL must be an http:// or https:// URL with a host", field="url") from exc
     return url
 
 
