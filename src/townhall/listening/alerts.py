@@ -83,54 +83,51 @@ def judge(topic: Topic, *, until: datetime) -> list[Alert]:
         first = max(first, until - MAX_REPLAY + HOUR)
         if first > until:
             return []
-        total, negative, since = _series(topic, until=until, settings=settings)
-        raised = []
-        hour = first
-        while hour <= until:
-            for kind in (AlertKind.VOLUME, AlertKind.NEGATIVE):
-                last = _last_alert_hour(topic, kind)
-                if kind == AlertKind.VOLUME:
-                    spike = spikes.detect(total, hour, settings, since=since, last_alert_at=last)
-                else:
-                    spike = spikes.detect_negative(
-                        total, negative, hour, settings, since=since, last_alert_at=last
-                    )
-                if spike is not None:
-                    alert = _raise(topic, spike)
-                    if alert is not None:
-                        raised.append(alert)
-            hour += HOUR
+        total, negative, since = _series(topic, first=first, until=until, settings=settings)
+        found = spikes.scan(
+            total, first, until, settings, since=since, **_last_alert(topic, AlertKind.VOLUME)
+        )
+        found += spikes.scan_negative(
+            total, negative, first, until, settings, since=since, **_last_alert(topic, AlertKind.NEGATIVE)
+        )
+        raised = [a for a in (_raise(topic, spike) for spike in found) if a is not None]
         state.last_hour = until
         state.save(update_fields=["last_hour"])
     return raised
 
 
 def _series(
-    topic: Topic, *, until: datetime, settings: spikes.SpikeSettings
+    topic: Topic, *, first: datetime, until: datetime, settings: spikes.SpikeSettings
 ) -> tuple[dict[datetime, float], dict[datetime, float], datetime | None]:
-    start = until - settings.baseline_weeks * timedelta(weeks=1) - timedelta(days=2)
+    """The topic's hourly volume and negative mentions, as far back as the detector reads."""
     rows = MentionRollup.objects.filter(
-        topic=topic, granularity=Granularity.HOUR, bucket__gte=start, bucket__lte=until
+        topic=topic,
+        granularity=Granularity.HOUR,
+        bucket__gte=first - spikes.needed_history(settings),
+        bucket__lte=until,
     ).values_list("bucket", "volume", "negative")
     total: dict[datetime, float] = {}
     negative: dict[datetime, float] = {}
     for bucket, volume, neg in rows:
         total[bucket] = float(volume)
         negative[bucket] = float(neg)
-    first = MentionRollup.objects.filter(topic=topic, granularity=Granularity.HOUR).aggregate(m=Min("bucket"))
+    oldest = MentionRollup.objects.filter(topic=topic, granularity=Granularity.HOUR).aggregate(
+        m=Min("bucket")
+    )
     # History starts with the topic's first mention or, for a quiet topic, when it was created.
-    since = min(filter(None, [first["m"], hour_of(topic.created_at)]))
+    since = min(filter(None, [oldest["m"], hour_of(topic.created_at)]))
     return total, negative, since
 
 
-def _last_alert_hour(topic: Topic, kind: str) -> datetime | None:
-    end = (
-        Alert.objects.filter(topic=topic, kind=kind)
-        .order_by("-window_end")
-        .values_list("window_end", flat=True)
-        .first()
-    )
-    return end - HOUR if end is not None else None
+def _last_alert(topic: Topic, kind: str) -> dict[str, Any]:
+    """The hour that raised the topic's last alert of this kind, and how far above normal it was."""
+    last = Alert.objects.filter(topic=topic, kind=kind).order_by("-window_end").first()
+    if last is None:
+        return {"last_alert_at": None, "last_alert_ratio": None}
+    return {
+        "last_alert_at": last.window_end - HOUR,
+        "last_alert_ratio": last.observed / max(last.expected, 1.0),
+    }
 
 
 def _raise(topic: Topic, spike: spikes.Spike) -> Alert | None:

@@ -8,7 +8,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Literal
+
+import numpy as np
 
 from townhall.listening.trends import MentionRecord, count_terms, emerging
 
@@ -16,17 +19,19 @@ HourlySeries = Mapping[datetime, float]
 """Mentions per hour, keyed by the hour's start (timezone-aware); an hour that is missing counts 0."""
 
 HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-WEEK = timedelta(weeks=1)
 MAD_TO_SD = 1.4826  # the MAD of normal data times this is its standard deviation
-# The median of n counts varies about π/2 times as much as their mean, whose variance is the count's over n.
-MEDIAN_VARIANCE = math.pi / 2
-RESIDUAL_HOURS = 168  # the noise around the expectation is measured over the last week
-MIN_RESIDUALS = 72  # with fewer residual hours the noise is not fitted but taken as PRIOR_NOISE
+CLIP = 3.0  # residuals further than this many deviations from the median are outliers
+CLIPPED_SD = 0.9865  # the standard deviation of a normal variable cut at ±3
+# The variance of the median of n normal values of variance 1; about π/2n for larger n.
+MEDIAN_VARIANCE = {1: 1.0, 2: 0.5, 3: 0.449, 4: 0.298, 5: 0.287, 6: 0.215, 7: 0.210}
+WINDOWS = (1, 2)  # hours summed before judging: one hour for sudden spikes, two for ramps
+RESIDUAL_HOURS = 168  # the noise is fitted on the last week
+FIT_MIN_EXPECTED = 10.0  # windows expected below this are Poisson whatever the relative noise: not fitted on
+MIN_RESIDUALS = 48  # fewer windows than this to fit on: a quiet topic is Poisson, a new one PRIOR_NOISE
 PRIOR_NOISE = 0.3  # relative noise assumed for a new topic: a prudent figure for social streams
-MAX_NOISE = 4.0
-LEVEL_DAYS = 3  # a rise that lasts this many days is the new normal
-LEVEL_PRIOR = 10.0  # mentions added to both sides of a day's ratio, so quiet days do not swing the level
+MAX_NOISE = 4.0  # relative noise beyond this leaves nothing to detect
+LEVEL_HOURS = 72  # the expectation follows a rise that holds for more than half of this many hours
+LEVEL_MIN_RISE = 1.25  # smaller rises are the day-to-day drift the noise fit already allows for
 SENTIMENTS = ("positive", "neutral", "negative", "unknown")
 
 Basis = Literal["hour_of_week", "hour_of_day", "none"]
@@ -37,20 +42,19 @@ Kind = Literal["volume", "negative"]
 class SpikeSettings:
     """The detector's settings; docs/listening-alerts.md says what each does and why its default."""
 
-    z_threshold: float = 4.0
+    z_threshold: float = 3.25
     min_volume: int = 10
     min_ratio: float = 1.5
     baseline_weeks: int = 4
     cooldown_hours: int = 6
+    escalation: float = 2.0
     min_history_hours: int = 24
     negative_min_volume: int = 5
     negative_share_shift: float = 0.15
 
     def __post_init__(self) -> None:
         problems = [
-            f"{f.name} must be at least {low}"
-            for f, low in zip(fields(self), (0.5, 0, 1.0, 1, 0, 24, 0, 0.0), strict=True)
-            if getattr(self, f.name) < low
+            f"{name} must be at least {low}" for name, low in _LEAST.items() if getattr(self, name) < low
         ]
         if self.negative_share_shift > 1:
             problems.append("negative_share_shift is a share, at most 1")
@@ -65,7 +69,7 @@ class SpikeSettings:
         for name, value in overrides.items():
             if name not in kinds:
                 raise ValueError(f"unknown alert setting {name!r}; known: {', '.join(kinds)}")
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
                 raise ValueError(f"alert setting {name!r} must be a number, got {value!r}")
             if kinds[name] == "int" and value != int(value):
                 raise ValueError(f"alert setting {name!r} must be a whole number, got {value!r}")
@@ -73,6 +77,17 @@ class SpikeSettings:
         return cls(**values)
 
 
+_LEAST = {
+    "z_threshold": 0.5,
+    "min_volume": 0,
+    "min_ratio": 1.0,
+    "baseline_weeks": 1,
+    "cooldown_hours": 0,
+    "escalation": 1.0,
+    "min_history_hours": 24,  # the first baseline is the same hour the day before
+    "negative_min_volume": 0,
+    "negative_share_shift": 0.0,
+}
 DEFAULT_SETTINGS = SpikeSettings()
 
 
@@ -126,6 +141,12 @@ class Spike:
         return out
 
 
+def needed_history(settings: SpikeSettings = DEFAULT_SETTINGS) -> timedelta:
+    """How far before the first hour to judge the series must reach; older hours are never read."""
+    # back to the judged day's start, a week of residuals, the hours that set their level, their baselines
+    return (26 + RESIDUAL_HOURS + LEVEL_HOURS + settings.baseline_weeks * 168) * HOUR
+
+
 def _utc_hour(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"hour {moment!r} must be timezone-aware")
@@ -134,33 +155,60 @@ def _utc_hour(moment: datetime) -> datetime:
 
 def _variance(expected: float, n: int, noise: float) -> float:
     """Poisson variance plus relative noise, widened by the uncertainty of a median of n hours; at least 1."""
-    return max((1 + MEDIAN_VARIANCE / n) * (expected + (noise * expected) ** 2), 1.0)
+    return max((1 + _median_variance(n)) * (expected + (noise * expected) ** 2), 1.0)
+
+
+def _median_variance(n: int) -> float:
+    return MEDIAN_VARIANCE.get(n, math.pi / (2 * n))
 
 
 def _stabilised(count: float, noise: float) -> float:
-    """The count on a scale where its noise is 1 whatever its size: 2√x for Poisson, log-like with noise."""
-    root = math.sqrt(max(count, 0.0))
+    """A count on a scale where its noise is about 1 at any size: Anscombe's root, turning into a log."""
+    root = math.sqrt(max(count, 0.0) + 0.375)
     return 2 * root if noise <= 0 else 2 / noise * math.asinh(noise * root)
 
 
 def _z(observed: float, expected: float, n: int, noise: float) -> float:
     """How many standard deviations `observed` lies above `expected`, a median of n past hours."""
-    spread = math.sqrt(1 + MEDIAN_VARIANCE / n)
+    spread = math.sqrt(1 + _median_variance(n))
     return (_stabilised(observed, noise) - _stabilised(expected, noise)) / spread
 
 
-def _robust_spread(values: list[float]) -> float:
-    middle = statistics.median(values)
-    return MAD_TO_SD * statistics.median(abs(v - middle) for v in values)
+def _sorted_median(values: np.ndarray) -> float:
+    """The median of an array; np.median costs more than the sort itself on a week of hours."""
+    ordered = np.sort(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2)
+
+
+def _clipped_spread(values: np.ndarray) -> float:
+    """The standard deviation of the values within 3 robust deviations of their median, made consistent.
+
+    Outliers (last week's spikes) are left out as with the MAD, but the spread of the rest is measured
+    about twice as precisely.
+    """
+    middle = _sorted_median(values)
+    deviations = np.abs(values - middle)
+    limit = CLIP * MAD_TO_SD * _sorted_median(deviations)
+    kept = deviations[deviations <= limit]
+    if limit <= 0 or len(kept) == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(kept**2))) / CLIPPED_SD
 
 
 def _fit_noise(residuals: list[tuple[float, float, int]]) -> float:
-    """The relative noise that gives the last hours' z a robust spread of 1; 0 when Poisson noise fits."""
-    if len(residuals) < MIN_RESIDUALS:
-        return PRIOR_NOISE
+    """The relative noise that gives the residuals' z a robust spread of 1; 0 when Poisson noise fits."""
+    # _z over arrays: this runs a dozen times per day of series
+    observed = np.sqrt(np.array([x for x, _, _ in residuals]) + 0.375)
+    expected = np.sqrt(np.array([e for _, e, _ in residuals]) + 0.375)
+    weight = 1 / np.sqrt(1 + np.array([_median_variance(n) for _, _, n in residuals]))
 
     def spread(noise: float) -> float:
-        return _robust_spread([_z(x, e, n, noise) for x, e, n in residuals])
+        if noise <= 0:
+            z = 2 * (observed - expected) * weight
+        else:
+            z = 2 / noise * (np.arcsinh(noise * observed) - np.arcsinh(noise * expected)) * weight
+        return _clipped_spread(z)
 
     if spread(0.0) <= 1.0:
         return 0.0
@@ -169,14 +217,14 @@ def _fit_noise(residuals: list[tuple[float, float, int]]) -> float:
         if high >= MAX_NOISE:
             return MAX_NOISE
         low, high = high, high * 2
-    for _ in range(10):
+    for _ in range(8):
         middle = (low + high) / 2
         low, high = (middle, high) if spread(middle) > 1.0 else (low, middle)
     return high
 
 
 class _Model:
-    """A series as counts per hour since its first hour, its baselines cached and its noise fitted per day."""
+    """A series as counts per hour since its first hour, with its baselines, level and noise cached."""
 
     def __init__(
         self,
@@ -191,21 +239,19 @@ class _Model:
         self.origin = _utc_hour(since if since is not None else min(series)) if series or since else None
         self._seasonal: dict[int, tuple[float, int, Basis] | None] = {}
         self._level: dict[int, float] = {}
-        self._noise: dict[int, float] = {}
+        self._noise: dict[tuple[int, int], float] = {}
+        self._windows: dict[tuple[int, int], tuple[float, float, int] | None] = {}
         self._prefix: list[float] | None = None
         if self.origin is None:
             return
         end = self.index(last) + 1
-        # Judging hour i reads back to its day's start, a week of residuals, the days that set their level,
-        # and those days' baselines.
-        lookback = 25 + RESIDUAL_HOURS + LEVEL_DAYS * 24 + max(settings.baseline_weeks, 1) * 168
-        start = self.index(first) - lookback
+        start = self.index(first) - needed_history(settings) // HOUR
         self.counts = [0.0] * max(end, 0)
         for hour, count in series.items():
             if hour.tzinfo is None:
                 raise ValueError(f"series hour {hour!r} must be timezone-aware")
             i = self.index(hour)
-            if start <= i < end and i >= 0:
+            if max(start, 0) <= i < end:
                 self.counts[i] += float(count)
 
     def index(self, hour: datetime) -> int:
@@ -215,6 +261,11 @@ class _Model:
     def hour(self, i: int) -> datetime:
         assert self.origin is not None
         return self.origin + i * HOUR
+
+    def day(self, i: int) -> int:
+        """The index of the first hour of hour i's UTC day."""
+        assert self.origin is not None
+        return i - (self.origin.hour + i) % 24
 
     def count(self, i: int) -> float:
         return self.counts[i] if 0 <= i < len(self.counts) else 0.0
@@ -244,24 +295,17 @@ class _Model:
         self._seasonal[i] = found
         return found
 
-    def day(self, i: int) -> int:
-        """The index of the first hour of hour i's UTC day."""
-        assert self.origin is not None
-        return i - (self.origin.hour + i) % 24
-
     def level(self, day: int) -> float:
-        """How far above their baseline the last LEVEL_DAYS days ran (their median ratio), at least 1."""
+        """How far above their baselines the last LEVEL_HOURS ran (the median hour's ratio), at least 1."""
         if day not in self._level:
             ratios = []
-            for d in range(1, LEVEL_DAYS + 1):
-                hours = range(day - d * 24, day - d * 24 + 24)
-                baselines = [self.seasonal(j) for j in hours]
-                if any(b is None for b in baselines):
-                    break
-                expected = sum(b[0] for b in baselines if b is not None)
-                observed = sum(self.count(j) for j in hours)
-                ratios.append((observed + LEVEL_PRIOR) / (expected + LEVEL_PRIOR))
-            self._level[day] = max(1.0, statistics.median(ratios)) if len(ratios) == LEVEL_DAYS else 1.0
+            for j in range(day - LEVEL_HOURS, day):
+                found = self.seasonal(j)
+                if found is not None:
+                    ratios.append((self.count(j) + 1) / (found[0] + 1))
+            enough = len(ratios) >= LEVEL_HOURS // 2
+            level = statistics.median(ratios) if enough else 1.0
+            self._level[day] = level if level >= LEVEL_MIN_RISE else 1.0
         return self._level[day]
 
     def expected(self, i: int) -> tuple[float, int, Basis] | None:
@@ -271,18 +315,31 @@ class _Model:
         value, n, basis = found
         return value * self.level(self.day(i)), n, basis
 
-    def noise(self, i: int) -> float:
-        """The relative noise fitted on the week before hour i's day."""
-        day = self.day(i)
-        if day not in self._noise:
-            residuals = []
-            for j in range(day - RESIDUAL_HOURS, day):
-                found = self.expected(j)
-                if found is not None:
-                    expected, n, _ = found
-                    residuals.append((self.count(j), expected, n))
-            self._noise[day] = _fit_noise(residuals)
-        return self._noise[day]
+    def window(self, i: int, length: int) -> tuple[float, float, int] | None:
+        """Observed and expected sums of the `length` hours ending with hour i, and their fewest samples."""
+        key = (i, length)
+        if key not in self._windows:
+            found = [self.expected(j) for j in range(i - length + 1, i + 1)]
+            window = None
+            if all(f is not None for f in found):
+                observed = sum(self.count(j) for j in range(i - length + 1, i + 1))
+                expected = sum(f[0] for f in found if f is not None)
+                window = (observed, expected, min(f[1] for f in found if f is not None))
+            self._windows[key] = window
+        return self._windows[key]
+
+    def noise(self, i: int, length: int = 1) -> float:
+        """The relative noise of `length`-hour sums, fitted on the week before hour i's day."""
+        key = (self.day(i), length)
+        if key not in self._noise:
+            windows = [self.window(j, length) for j in range(key[0] - RESIDUAL_HOURS, key[0])]
+            known = [w for w in windows if w is not None]
+            fit = [w for w in known if w[1] >= FIT_MIN_EXPECTED]
+            if len(fit) >= MIN_RESIDUALS:
+                self._noise[key] = _fit_noise(fit)
+            else:
+                self._noise[key] = 0.0 if len(known) >= MIN_RESIDUALS else PRIOR_NOISE
+        return self._noise[key]
 
     def expectation(self, i: int) -> Expectation:
         found = self.expected(i)
@@ -309,28 +366,27 @@ def expected_for(
     return model.expectation(model.index(hour))
 
 
-def _spike(model: _Model, i: int, min_volume: float, kind: Kind) -> Spike | None:
-    """The strongest of the one-hour and two-hour windows ending with hour i that passes every test."""
+def _spike(model: _Model, i: int, min_ratio: float, *, min_volume: float, kind: Kind) -> Spike | None:
+    """The strongest of the windows ending with hour i that passes every test."""
     settings = model.settings
     best: Spike | None = None
-    for length in (1, 2):
-        hours = range(i - length + 1, i + 1)
-        expectations = [model.expectation(j) for j in hours]
-        if not all(e.ready for e in expectations):
+    for length in WINDOWS:
+        window = model.window(i, length)
+        if window is None:
             break
-        observed = sum(model.count(j) for j in hours)
-        expected = sum(e.expected for e in expectations)
-        z = _z(observed, expected, min(e.samples for e in expectations), expectations[-1].noise)
+        observed, expected, n = window
+        z = _z(observed, expected, n, model.noise(i, length))
         ratio = observed / max(expected, 1.0)
-        passes = z >= settings.z_threshold and ratio >= settings.min_ratio and observed >= min_volume
+        ratio_needed = max(settings.min_ratio, min_ratio)
+        passes = z >= settings.z_threshold and ratio >= ratio_needed and observed >= min_volume
         if passes and (best is None or z > best.z):
-            best = Spike(kind, model.hour(hours[0]), model.hour(i + 1), observed, expected, z, ratio)
+            best = Spike(kind, model.hour(i - length + 1), model.hour(i + 1), observed, expected, z, ratio)
     return best
 
 
-def _negative_spike(negative: _Model, total: _Model, i: int) -> Spike | None:
+def _negative_spike(negative: _Model, total: _Model, i: int, min_ratio: float) -> Spike | None:
     settings = negative.settings
-    spike = _spike(negative, i, settings.negative_min_volume, "negative")
+    spike = _spike(negative, i, min_ratio, min_volume=settings.negative_min_volume, kind="negative")
     if spike is None:
         return None
     start = negative.index(spike.window_start)
@@ -352,15 +408,17 @@ def scan(
     *,
     since: datetime | None = None,
     last_alert_at: datetime | None = None,
+    last_alert_ratio: float | None = None,
 ) -> list[Spike]:
     """The volume spikes of hours `first` to `last` (both included), judged one by one with the cooldown.
 
-    The same as calling `detect` for each hour in turn and passing the hour of the last spike found as
-    `last_alert_at`, with the work shared between hours.
+    The same as calling `detect` for each hour in turn, passing on the last spike found, with the work
+    shared between hours.
     """
     first, last = _utc_hour(first), _utc_hour(last)
     model = _Model(series, since, settings, first, last)
-    return _scan(model, first, last, last_alert_at, lambda i: _spike(model, i, settings.min_volume, "volume"))
+    judge = partial(_spike, model, min_volume=settings.min_volume, kind="volume")
+    return _scan(model, first, last, last_alert_at, last_alert_ratio, judge)
 
 
 def scan_negative(
@@ -372,14 +430,16 @@ def scan_negative(
     *,
     since: datetime | None = None,
     last_alert_at: datetime | None = None,
+    last_alert_ratio: float | None = None,
 ) -> list[Spike]:
-    """The negative spikes of hours `first` to `last`, like `scan` does for volume."""
+    """The negative spikes of hours `first` to `last`, as `scan` finds volume spikes."""
     first, last = _utc_hour(first), _utc_hour(last)
     if since is None and total:
         since = min(total)
     totals = _Model(total, since, settings, first, last)
     negatives = _Model(negative, since, settings, first, last)
-    return _scan(negatives, first, last, last_alert_at, lambda i: _negative_spike(negatives, totals, i))
+    judge = partial(_negative_spike, negatives, totals)
+    return _scan(negatives, first, last, last_alert_at, last_alert_ratio, judge)
 
 
 def _scan(
@@ -387,20 +447,23 @@ def _scan(
     first: datetime,
     last: datetime,
     last_alert_at: datetime | None,
-    judge: Callable[[int], Spike | None],
+    last_ratio: float | None,
+    judge: Callable[[int, float], Spike | None],
 ) -> list[Spike]:
+    """Judge hours first to last; within the cooldown after an alert only an escalation alerts again."""
     if model.origin is None:
         return []
-    cooldown = model.settings.cooldown_hours
+    settings = model.settings
     previous = None if last_alert_at is None else model.index(_utc_hour(last_alert_at))
     found = []
     for i in range(model.index(first), model.index(last) + 1):
-        if previous is not None and i - previous < cooldown:
+        cooling = previous is not None and i - previous < settings.cooldown_hours
+        if cooling and last_ratio is None:
             continue
-        spike = judge(i)
+        spike = judge(i, settings.escalation * last_ratio if cooling and last_ratio is not None else 0.0)
         if spike is not None:
             found.append(spike)
-            previous = i
+            previous, last_ratio = i, spike.ratio
     return found
 
 
@@ -411,9 +474,23 @@ def detect(
     *,
     since: datetime | None = None,
     last_alert_at: datetime | None = None,
+    last_alert_ratio: float | None = None,
 ) -> Spike | None:
-    """A volume spike ending with hour `at`, or None; `last_alert_at`: the hour of the last volume alert."""
-    found = scan(series, at, at, settings, since=since, last_alert_at=last_alert_at)
+    """A volume spike in the window ending with hour `at`, or None.
+
+    `last_alert_at` is the hour whose judgement raised the topic's last volume alert (its `window_end`
+    minus an hour) and `last_alert_ratio` its `ratio`: for `cooldown_hours` after it, only a spike
+    `escalation` times as far above normal alerts.
+    """
+    found = scan(
+        series,
+        at,
+        at,
+        settings,
+        since=since,
+        last_alert_at=last_alert_at,
+        last_alert_ratio=last_alert_ratio,
+    )
     return found[0] if found else None
 
 
@@ -425,9 +502,22 @@ def detect_negative(
     *,
     since: datetime | None = None,
     last_alert_at: datetime | None = None,
+    last_alert_ratio: float | None = None,
 ) -> Spike | None:
-    """A crisis ending with hour `at`: negative mentions spike and their share of all mentions rises."""
-    found = scan_negative(total, negative, at, at, settings, since=since, last_alert_at=last_alert_at)
+    """A crisis in the window ending with hour `at`: negative mentions spike and their share rises.
+
+    `last_alert_at` and `last_alert_ratio` come from the topic's last negative alert, as for `detect`.
+    """
+    found = scan_negative(
+        total,
+        negative,
+        at,
+        at,
+        settings,
+        since=since,
+        last_alert_at=last_alert_at,
+        last_alert_ratio=last_alert_ratio,
+    )
     return found[0] if found else None
 
 

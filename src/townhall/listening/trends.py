@@ -145,19 +145,24 @@ def _excluded(term: str, exclude: Collection[str]) -> bool:
 
 
 def terms(text: str, *, exclude: Collection[str] = frozenset()) -> list[str]:
-    """The candidate terms of one post, each once: its words, hashtags, mentions, emoji and word pairs."""
+    """The candidate terms of one post, each once: its words, hashtags, mentions, emoji and word pairs.
+
+    A pair is two adjacent words, neither a stopword nor an excluded term; hashtags, mentions and emoji
+    stand alone.
+    """
     out: dict[str, None] = {}
     previous: str | None = None
     for token in tokenize(_URL_RE.sub(" ", text)):
-        if not _is_candidate(token):
+        if not _is_candidate(token) or _excluded(token, exclude):
             previous = None
             continue
-        skip = _excluded(token, exclude)
-        if not skip:
-            out[token] = None
+        out[token] = None
+        if not token[0].isalnum():
+            previous = None
+            continue
         if previous is not None and previous != token:
             pair = f"{previous} {token}"
-            if not (skip and _excluded(previous, exclude)) and pair not in exclude:
+            if pair not in exclude:
                 out[pair] = None
         previous = token
     return list(out)
@@ -171,7 +176,7 @@ def count_terms(
     examples: int = 3,
 ) -> TermCounts:
     """Count, for each term, the authors (or posts) using it; each post counts a term once."""
-    users: dict[str, set[ItemId]] = defaultdict(set)
+    users_of: dict[str, set[ItemId]] = defaultdict(set)
     units: set[ItemId] = set()
     best: dict[str, list[tuple[int, int, int, ItemId]]] = defaultdict(list)
     for order, post in enumerate(posts):
@@ -180,14 +185,14 @@ def count_terms(
         units.add(unit)
         rank = (post.engagement, post.reach, -order, post.item_id)
         for term in terms(post.text, exclude=exclude):
-            users[term].add(unit)
+            users_of[term].add(unit)
             heap = best[term]
             if len(heap) < examples:
                 heapq.heappush(heap, rank)
             elif examples and rank[:3] > heap[0][:3]:
                 heapq.heapreplace(heap, rank)
     return TermCounts(
-        counts={term: len(who) for term, who in users.items()},
+        counts={term: len(users) for term, users in users_of.items()},
         total=len(units),
         examples={term: tuple(r[3] for r in sorted(heap, reverse=True)) for term, heap in best.items()},
     )
@@ -237,25 +242,52 @@ def emerging(
         if score >= min_score:
             examples = recent.examples.get(term, ())
             found[term] = EmergingTerm(term, a, b, round(score, 2), round(ratio, 2), examples)
+    return _one_per_story(found)[:limit]
+
+
+def _one_per_story(found: dict[str, EmergingTerm]) -> list[EmergingTerm]:
+    """Rank the terms, one per story: no word whose pair holds most of its posts, no fragment of a pair.
+
+    A pair overlapping a stronger pair with about the same posts is another fragment of one sentence
+    shared many times.
+    """
+
+    def same_posts(small: EmergingTerm, large: EmergingTerm) -> bool:
+        return small.recent_count >= SUBSUMED_SHARE * large.recent_count
+
     for pair in [t for t in found if " " in t]:
         for word in pair.split(" "):
             unigram = found.get(word)
-            if unigram is not None and found[pair].recent_count >= SUBSUMED_SHARE * unigram.recent_count:
+            if unigram is not None and same_posts(found[pair], unigram):
                 del found[word]
-    ranked = sorted(found.values(), key=lambda t: (-t.score, t.term))
-    return ranked[:limit]
+    ranked = sorted(found.values(), key=lambda t: (-t.score, -t.recent_count, t.term))
+    kept: list[EmergingTerm] = []
+    words_kept: dict[str, list[EmergingTerm]] = {}
+    for term in ranked:
+        words = term.term.split(" ") if " " in term.term else []
+        overlapping = [k for w in words for k in words_kept.get(w, ())]
+        if any(same_posts(term, k) and same_posts(k, term) for k in overlapping):
+            continue
+        kept.append(term)
+        for word in words:
+            words_kept.setdefault(word, []).append(term)
+    return kept
 
 
 def co_occurrence(
-    emerging_terms: Sequence[EmergingTerm], topic_posts: Mapping[K, Iterable[MentionRecord]]
+    emerging_terms: Sequence[EmergingTerm],
+    topic_posts: Mapping[K, Iterable[MentionRecord]],
+    *,
+    exclude: Mapping[K, Collection[str]] | None = None,
 ) -> dict[K, dict[str, list[ItemId]]]:
-    """For each topic, the emerging terms found in its mentions and the posts they were found in."""
+    """Per topic, the emerging terms found in its mentions and in which posts; `exclude`: its query terms."""
     wanted = {t.term for t in emerging_terms}
     out: dict[K, dict[str, list[ItemId]]] = {}
     for topic, posts in topic_posts.items():
+        own = exclude.get(topic, frozenset()) if exclude else frozenset()
         found: dict[str, list[ItemId]] = defaultdict(list)
         for post in posts:
-            for term in terms(post.text):
+            for term in terms(post.text, exclude=own):
                 if term in wanted:
                     found[term].append(post.item_id)
         out[topic] = dict(found)
