@@ -6,161 +6,324 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('items', '0002_initial'),
-        ('workspaces', '0001_initial'),
+        ("items", "0002_initial"),
+        ("workspaces", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Topic',
+            name="Topic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('brand', 'Brand'), ('competitor', 'Competitor'), ('industry', 'Industry'), ('campaign', 'Campaign'), ('custom', 'Custom')], default='brand', max_length=12)),
-                ('description', models.TextField(blank=True)),
-                ('active', models.BooleanField(default=True)),
-                ('alerts', models.BooleanField(default=True, help_text="watch this topic's series for spikes")),
-                ('alert_settings', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='topics', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("brand", "Brand"),
+                            ("competitor", "Competitor"),
+                            ("industry", "Industry"),
+                            ("campaign", "Campaign"),
+                            ("custom", "Custom"),
+                        ],
+                        default="brand",
+                        max_length=12,
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "alerts",
+                    models.BooleanField(default=True, help_text="watch this topic's series for spikes"),
+                ),
+                ("alert_settings", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="topics",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='RollupState',
+            name="RollupState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=32, unique=True)),
-                ('last_id', models.BigIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=32, unique=True)),
+                ("last_id", models.BigIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='DetectorState',
+            name="DetectorState",
             fields=[
-                ('topic', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='listening.topic')),
-                ('last_hour', models.DateTimeField(blank=True, null=True)),
+                (
+                    "topic",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="listening.topic",
+                    ),
+                ),
+                ("last_hour", models.DateTimeField(blank=True, null=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('volume', 'Volume spike'), ('negative', 'Negative-sentiment spike')], max_length=8)),
-                ('window_start', models.DateTimeField()),
-                ('window_end', models.DateTimeField()),
-                ('observed', models.FloatField()),
-                ('expected', models.FloatField()),
-                ('z', models.FloatField()),
-                ('explanation', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
-                ('acknowledged_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts_raised', to='listening.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("volume", "Volume spike"), ("negative", "Negative-sentiment spike")],
+                        max_length=8,
+                    ),
+                ),
+                ("window_start", models.DateTimeField()),
+                ("window_end", models.DateTimeField()),
+                ("observed", models.FloatField()),
+                ("expected", models.FloatField()),
+                ("z", models.FloatField()),
+                ("explanation", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("acknowledged_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alerts_raised",
+                        to="listening.topic",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ListeningQuery',
+            name="ListeningQuery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('text', models.TextField()),
-                ('active', models.BooleanField(default=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('backfill_status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('backfill_version', models.PositiveIntegerField(default=0)),
-                ('backfill_cursor', models.BigIntegerField(default=0)),
-                ('backfill_matched', models.PositiveIntegerField(default=0)),
-                ('backfill_error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='queries', to='listening.topic')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("text", models.TextField()),
+                ("active", models.BooleanField(default=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "backfill_status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("backfill_version", models.PositiveIntegerField(default=0)),
+                ("backfill_cursor", models.BigIntegerField(default=0)),
+                ("backfill_matched", models.PositiveIntegerField(default=0)),
+                ("backfill_error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="queries",
+                        to="listening.topic",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'listening queries',
+                "verbose_name_plural": "listening queries",
             },
         ),
         migrations.CreateModel(
-            name='Mention',
+            name="Mention",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField()),
-                ('author_id', models.BigIntegerField(blank=True, null=True)),
-                ('reach', models.PositiveBigIntegerField(default=0)),
-                ('sentiment', models.CharField(default='unknown', max_length=8)),
-                ('terms', models.JSONField(blank=True, default=list)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='items.item')),
-                ('query', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='listening.listeningquery')),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='mentions', to='listening.topic')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='workspaces.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
+                ("author_id", models.BigIntegerField(blank=True, null=True)),
+                ("reach", models.PositiveBigIntegerField(default=0)),
+                ("sentiment", models.CharField(default="unknown", max_length=8)),
+                ("terms", models.JSONField(blank=True, default=list)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="mentions", to="items.item"
+                    ),
+                ),
+                (
+                    "query",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="listening.listeningquery",
+                    ),
+                ),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="mentions",
+                        to="listening.topic",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="workspaces.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MentionRollup',
+            name="MentionRollup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('granularity', models.CharField(choices=[('hour', 'Hour'), ('day', 'Day')], max_length=4)),
-                ('bucket', models.DateTimeField()),
-                ('volume', models.PositiveIntegerField(default=0)),
-                ('unique_authors', models.PositiveIntegerField(default=0)),
-                ('reach', models.PositiveBigIntegerField(default=0)),
-                ('positive', models.PositiveIntegerField(default=0)),
-                ('neutral', models.PositiveIntegerField(default=0)),
-                ('negative', models.PositiveIntegerField(default=0)),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='listening.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("granularity", models.CharField(choices=[("hour", "Hour"), ("day", "Day")], max_length=4)),
+                ("bucket", models.DateTimeField()),
+                ("volume", models.PositiveIntegerField(default=0)),
+                ("unique_authors", models.PositiveIntegerField(default=0)),
+                ("reach", models.PositiveBigIntegerField(default=0)),
+                ("positive", models.PositiveIntegerField(default=0)),
+                ("neutral", models.PositiveIntegerField(default=0)),
+                ("negative", models.PositiveIntegerField(default=0)),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rollups",
+                        to="listening.topic",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StaleBucket',
+            name="StaleBucket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hour', models.DateTimeField()),
-                ('topic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='listening.topic')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hour", models.DateTimeField()),
+                (
+                    "topic",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="listening.topic"
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='topic',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='one_topic_name'),
+            model_name="topic",
+            constraint=models.UniqueConstraint(fields=("workspace", "name"), name="one_topic_name"),
         ),
         migrations.AddIndex(
-            model_name='alert',
-            index=models.Index(fields=['workspace', '-created_at'], name='alert_ws_time'),
+            model_name="alert",
+            index=models.Index(fields=["workspace", "-created_at"], name="alert_ws_time"),
         ),
         migrations.AddConstraint(
-            model_name='alert',
-            constraint=models.UniqueConstraint(fields=('topic', 'kind', 'window_end'), name='one_alert_per_window'),
+            model_name="alert",
+            constraint=models.UniqueConstraint(
+                fields=("topic", "kind", "window_end"), name="one_alert_per_window"
+            ),
         ),
         migrations.AddIndex(
-            model_name='listeningquery',
-            index=models.Index(fields=['active'], name='listening_query_active'),
+            model_name="listeningquery",
+            index=models.Index(fields=["active"], name="listening_query_active"),
         ),
         migrations.AddIndex(
-            model_name='mention',
-            index=models.Index(fields=['topic', 'created_at'], name='mention_topic_time'),
+            model_name="mention",
+            index=models.Index(fields=["topic", "created_at"], name="mention_topic_time"),
         ),
         migrations.AddIndex(
-            model_name='mention',
-            index=models.Index(fields=['item'], name='mention_item'),
+            model_name="mention",
+            index=models.Index(fields=["item"], name="mention_item"),
         ),
         migrations.AddConstraint(
-            model_name='mention',
-            constraint=models.UniqueConstraint(fields=('query', 'item'), name='one_mention_per_query_item'),
+            model_name="mention",
+            constraint=models.UniqueConstraint(fields=("query", "item"), name="one_mention_per_query_item"),
         ),
         migrations.AddConstraint(
-            model_name='mentionrollup',
-            constraint=models.UniqueConstraint(fields=('topic', 'granularity', 'bucket'), name='one_rollup_per_bucket'),
+            model_name="mentionrollup",
+            constraint=models.UniqueConstraint(
+                fields=("topic", "granularity", "bucket"), name="one_rollup_per_bucket"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='stalebucket',
-            constraint=models.UniqueConstraint(fields=('topic', 'hour'), name='one_stale_bucket'),
+            model_name="stalebucket",
+            constraint=models.UniqueConstraint(fields=("topic", "hour"), name="one_stale_bucket"),
         ),
     ]
