@@ -74,7 +74,7 @@ def test_a_new_topic_backfills_history_and_new_items_are_matched_as_they_arrive(
 
     ingest(workspace.pk, [post(5, "new ACME phone case", T0 + timedelta(minutes=90))])
     mentions = owner_api.get(f"{BASE}/topics/{topic['id']}/mentions").json()["items"]
-    assert [m["text"] for m in mentions][0] == "new ACME phone case"
+    assert mentions[0]["text"] == "new ACME phone case"
     assert mentions[0]["terms"] == ["acme", "phone*"]
 
     rollups.run()
@@ -182,7 +182,10 @@ def test_share_of_voice_compares_the_brand_with_its_competitors(
     assert set(shares) == {"Acme", "Globex"}  # industry topics are not a voice in the comparison
     assert shares["Acme"]["share_of_volume"] == pytest.approx(0.75)
     assert shares["Acme"]["share_of_reach"] == pytest.approx(6000 / 6020)
-    assert voice["series"][0]["shares"] == {str(shares["Acme"]["topic_id"]): 0.75, str(shares["Globex"]["topic_id"]): 0.25}
+    assert voice["series"][0]["shares"] == {
+        str(shares["Acme"]["topic_id"]): 0.75,
+        str(shares["Globex"]["topic_id"]): 0.25,
+    }
 
 
 def test_emerging_terms_rise_against_the_week_before_without_the_topic_s_own_terms(
@@ -216,7 +219,7 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     received: list[dict[str, Any]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append({"headers": dict(self.headers), "body": body})
             self.send_response(204)
@@ -250,7 +253,10 @@ def test_a_crisis_raises_explained_alerts_to_webhooks_rules_and_managers(
             "name": "crisis",
             "events": ["listening_alert"],
             "conditions": {"field": "alert_kind", "op": "eq", "value": "negative"},
-            "actions": [{"type": "add_label", "label": "crisis"}, {"type": "set_priority", "priority": "urgent"}],
+            "actions": [
+                {"type": "add_label", "label": "crisis"},
+                {"type": "set_priority", "priority": "urgent"},
+            ],
         },
     )
     assert RoutingRule.objects.filter(name="crisis").exists()
@@ -266,7 +272,9 @@ def test_a_crisis_raises_explained_alerts_to_webhooks_rules_and_managers(
     spike_hour = T0
     for k in range(40):
         at = spike_hour + timedelta(minutes=k)
-        items.append(post(f"s{k}", f"acme battery fire, this is awful and dangerous #{k}", at, followers=50 + k))
+        items.append(
+            post(f"s{k}", f"acme battery fire, this is awful and dangerous #{k}", at, followers=50 + k)
+        )
     ingest(workspace.pk, items)
     assert Mention.objects.count() == len(items)
     rollups.run()
@@ -319,13 +327,15 @@ def test_failed_webhook_calls_are_retried_with_growing_pauses_then_given_up(work
     sent = webhooks.send_call(call.pk, client=client, now=now)
     assert sent is not None and (sent.status, sent.attempts, sent.response_status) == ("failed", 1, 503)
     assert sent.next_attempt_at == now + timedelta(minutes=1)
-    for attempt in range(2, webhooks.MAX_ATTEMPTS + 1):
+    for _ in range(2, webhooks.MAX_ATTEMPTS + 1):
         client = httpx.Client(transport=httpx.MockTransport(down))
         sent = webhooks.send_call(call.pk, client=client, now=now)
     assert sent is not None and (sent.status, sent.attempts) == ("gave_up", webhooks.MAX_ATTEMPTS)
     # Every attempt carries the same delivery id, so a receiver can drop a repeat.
     assert len({r.headers["X-Townhall-Delivery"] for r in seen}) == 1
-    assert webhooks.verify(secret, seen[0].headers["X-Townhall-Signature"], seen[0].content, now=T0.timestamp())
+    assert webhooks.verify(
+        secret, seen[0].headers["X-Townhall-Signature"], seen[0].content, now=T0.timestamp()
+    )
 
 
 def test_a_sent_call_is_never_sent_again(workspace: Workspace) -> None:
@@ -424,8 +434,13 @@ def test_cli_listen_test_prints_the_match_and_the_terms(tmp_path: Path) -> None:
     text = tmp_path / "post.txt"
     text.write_text("Ça marche enfin, merci ACMÉ ! 🎉 #Launch", encoding="utf-8")
     runner = CliRunner()
-    hit = runner.invoke(main, ["listen", "test", "--query", '"merci acme" AND #launch', "--text-file", str(text)])
-    assert hit.exit_code == 0 and json.loads(hit.output) == {"matches": True, "terms": ['"merci acme"', "#launch"]}
+    hit = runner.invoke(
+        main, ["listen", "test", "--query", '"merci acme" AND #launch', "--text-file", str(text)]
+    )
+    assert hit.exit_code == 0 and json.loads(hit.output) == {
+        "matches": True,
+        "terms": ['"merci acme"', "#launch"],
+    }
     miss = runner.invoke(main, ["listen", "test", "--query", "acme -#launch", "--text-file", str(text)])
     assert json.loads(miss.output) == {"matches": False, "terms": []}
     bad = runner.invoke(main, ["listen", "test", "--query", "acme AND", "--text-file", str(text)])
@@ -438,7 +453,9 @@ def test_topic_settings_are_checked(owner_api: ApiClient) -> None:
     topic = owner_api.post(f"{BASE}/topics", {"name": "Acme"}).json()
     bad = owner_api.patch(f"{BASE}/topics/{topic['id']}", {"alert_settings": {"loudness": 3}})
     assert bad.status_code == 422 and "loudness" in bad.json()["detail"]
-    ok = owner_api.patch(f"{BASE}/topics/{topic['id']}", {"alert_settings": {"z_threshold": 5}, "kind": "campaign"})
+    ok = owner_api.patch(
+        f"{BASE}/topics/{topic['id']}", {"alert_settings": {"z_threshold": 5}, "kind": "campaign"}
+    )
     assert ok.json()["alert_settings"] == {"z_threshold": 5.0} and ok.json()["kind"] == "campaign"
     clash = owner_api.post(f"{BASE}/topics", {"name": "Acme"})
     assert clash.status_code == 409

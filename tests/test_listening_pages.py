@@ -12,8 +12,8 @@ from django.test import Client
 
 from townhall.items.models import Item
 from townhall.listening import rollups, services
-from townhall.listening.models import Alert, AlertKind, BackfillStatus, ListeningQuery, Topic, TopicKind
 from townhall.listening.display import caret, highlight
+from townhall.listening.models import Alert, AlertKind, BackfillStatus, ListeningQuery, Topic, TopicKind
 from townhall.people.models import Identity
 from townhall.pipeline import IncomingItem, ingest
 from townhall.pipeline.records import IncomingAuthor

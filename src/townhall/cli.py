@@ -662,7 +662,9 @@ def listen() -> None:
 
 @listen.command("test")
 @click.option("--query", "query_text", required=True, help="A listening query (docs/listening-queries.md).")
-@click.option("--text-file", type=click.File("r", encoding="utf-8"), required=True, help="The text; - for stdin.")
+@click.option(
+    "--text-file", type=click.File("r", encoding="utf-8"), required=True, help="The text; - for stdin."
+)
 @click.option("--author", default="", help="The author's handle, for from:")
 @click.option("--lang", default="", help="The text's language, for lang:")
 @click.option("--network", default="", help="The network, for network:")
@@ -685,7 +687,7 @@ def listen_test(query_text: str, text_file: Any, author: str, lang: str, network
 
 @listen.command("run")
 def listen_run() -> None:
-    """Roll new mentions into the series and judge complete hours for spikes now (a job does it every 10 min)."""
+    """Roll new mentions into the series and judge complete hours for spikes now (a job does it too)."""
     from townhall.listening import alerts, rollups
 
     taken = rollups.run()
