@@ -42,6 +42,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from townhall.listening.evidence import explain
 from townhall.listening.spikes import (
     HOUR,
     Spike,
@@ -49,7 +50,6 @@ from townhall.listening.spikes import (
     detect,
     detect_negative,
     expected_for,
-    explain,
     needed_history,
     scan,
     scan_negative,

@@ -10,7 +10,7 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from townhall.core.errors import NotFound
-from townhall.listening import spikes, trends
+from townhall.listening import evidence, spikes, trends
 from townhall.listening.models import (
     Alert,
     AlertKind,
@@ -163,7 +163,7 @@ def explain(topic: Topic, spike: spikes.Spike) -> dict[str, Any]:
             exclude |= trends.query_terms(text)
         except QueryError:
             continue
-    found = spikes.explain(spike, during, before, exclude=exclude)
+    found = evidence.explain(spike, during, before, exclude=exclude)
     shown = posts([int(p["item_id"]) for p in found.get("posts", [])])
     top_posts = [
         {**shown[int(p["item_id"])], **p} for p in found.get("posts", []) if int(p["item_id"]) in shown
