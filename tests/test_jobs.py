@@ -88,19 +88,22 @@ def test_the_periodic_jobs_are_registered_on_cron_schedules() -> None:
         "fail_stalled_imports",
         "retrain_understanding",
         "inbox_clock",
+        "listening_pulse",
+        "retry_webhooks",
     } <= registered
 
     def due(at: datetime) -> set[str]:
         return {task.name for task in HUEY.read_periodic(at)}
 
-    every_minute = {"inbox_clock"}
+    every_minute = {"inbox_clock", "retry_webhooks"}
     every_5 = {"sync_channels"}
+    every_10 = {"listening_pulse"}
     assert due(datetime(2026, 1, 1, 3, 17)) == {"purge_expired_sessions"} | every_minute
     assert (
         due(datetime(2026, 1, 1, 14, 40))
-        == {"fail_stalled_imports", "retrain_understanding"} | every_minute | every_5
+        == {"fail_stalled_imports", "retrain_understanding"} | every_minute | every_5 | every_10
     )
-    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"} | every_minute | every_5
+    assert due(datetime(2026, 1, 1, 14, 50)) == {"fail_stalled_imports"} | every_minute | every_5 | every_10
     assert due(datetime(2026, 1, 1, 14, 41)) == every_minute
     assert due(datetime(2026, 1, 1, 14, 45)) == every_minute | every_5
 
