@@ -1,10 +1,13 @@
-"""Listening benchmark: items/s of the one-pass Matcher against evaluating every query in turn.
+"""Listening benchmark: items/s of the one-pass Matcher against trying every query's regex in turn.
 
 Generates Q realistic listening queries (brands, products, competitors, phrases, NEAR, hashtags,
 negations, wildcards, field filters) and a pool of items built from the demo customer-care tweets,
 mutated, with brand names, hashtags, emoji, accents and some CJK inserted; N items are matched by
-cycling through the pool. The baseline (tokenise once, then walk every query's tree) is timed on the
-first --baseline-items items, and both must find the same matches there.
+cycling through the pool, in batches (`Matcher.match_many`).
+
+The baseline is the naive way: each query compiled to one Python regex, tried on each item in turn
+(see `compile_baseline`). Being slow, it runs on the first --baseline-items items only, and the
+Matcher must find exactly the same matches there (the same queries, with the same matched terms).
 Last line: {"items_per_s": x, "baseline_items_per_s": x, "ratio": x, "agree": true|false}.
 """
 
@@ -14,12 +17,32 @@ import argparse
 import csv
 import json
 import random
+import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from townhall.listening.matcher import ItemView, Matcher, analyse, evaluate, matched_terms
-from townhall.listening.query import Node, parse
+import regex
+
+from townhall.listening.matcher import ItemView, Matcher
+from townhall.listening.query import (
+    NOSPACE_SCRIPTS,
+    And,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Prefix,
+    Term,
+    is_nospace,
+    normalize,
+    parse,
+    regex_tokens,
+    to_text,
+)
 
 DEMO_CSV = Path(__file__).resolve().parents[1] / "demo" / "twcs_sample.csv"
 SEED = 20_260_101
@@ -175,11 +198,142 @@ def make_items(rng: random.Random, n: int, names: list[str]) -> list[ItemView]:
     return pool
 
 
+# -- the baseline: one regex per query, tried in turn ----------------------------------------------------
+#
+# A regex runs on one string per item: its tokens between single spaces (normalised and tokenised by
+# the reference rules, `regex_tokens(normalize(text))`: word boundaries in "McDonald's", runs of
+# no-space scripts and emoji sequences cannot be written as a regex over the raw text), a newline,
+# then its metadata as "\0name:value" entries. A query is a chain of lookaheads from the start of that
+# string: AND is one after the other, OR an alternation, NOT a negative lookahead, and a term, phrase
+# or NEAR a lookahead for its tokens with a space before and after.
+
+_NOSPACE_TOKEN = f"(?=[{NOSPACE_SCRIPTS}])[^ \n]*"  # a token in a no-space script
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://")
+
+
+def _escape(value: str) -> str:
+    # metadata values may hold anything, the "\0" between entries too
+    return value.replace("\\", "\\\\").replace("\0", "\\0")
+
+
+def _url_entry(url: str) -> str:
+    url = _SCHEME.sub("", normalize(url).strip()).removeprefix("www.")
+    host, _, path = url.partition("/")
+    return f"url:{_escape(host.partition(':')[0])}/{_escape(path)}"
+
+
+def _handle(value: str) -> str:
+    return normalize(value).strip().lstrip("@")
+
+
+def baseline_subject(item: ItemView) -> str:
+    """The string every query's regex is tried on for the item."""
+    lang = normalize(item.lang).strip().replace("_", "-")
+    entries = [
+        f"from:{_escape(_handle(item.author))}",
+        f"lang:{_escape(lang)}",
+        f"network:{_escape(normalize(item.network).strip())}",
+        f"channel:{_escape(_handle(item.channel_id))}",
+        f"channel:{_escape(_handle(item.channel_handle))}",
+        f"sentiment:{_escape(normalize(item.sentiment).strip())}",
+        *(f"intent:{_escape(normalize(i).strip())}" for i in item.intents),
+        *map(_url_entry, item.urls),
+    ]
+    tokens = regex_tokens(normalize(item.text))
+    return " " + " ".join(tokens) + " \n\0" + "\0".join(entries) + "\0"
+
+
+def _token(word: str, wildcard: bool = False) -> str:
+    if wildcard:
+        return re.escape(word) + "[^ \n]*"
+    if is_nospace(word):
+        # a term in a no-space script matches inside a run of one
+        return _NOSPACE_TOKEN + re.escape(word) + "[^ \n]*"
+    return re.escape(word)
+
+
+def _span(node: Term | Prefix | Phrase) -> str:
+    if isinstance(node, Phrase):
+        return " ".join(map(_token, node.words))
+    return _token(node.text, isinstance(node, Prefix))
+
+
+def _field(node: Field) -> str:
+    value = re.escape(_escape(node.value))
+    if node.name == "lang" and "-" not in node.value:
+        return f"(?=.*?\\0lang:{value}(?:-[^\\0]*)?\\0)"  # en is en-GB too
+    if node.name == "url":
+        host, _, path = _url_entry(node.value).removeprefix("url:").partition("/")
+        # that host or a subdomain, under that path
+        return f"(?=.*?\\0url:(?:[^\\0/]*\\.)?{re.escape(host)}/{re.escape(path)}[^\\0]*\\0)"
+    return f"(?=.*?\\0{node.name}:{value}\\0)"
+
+
+def baseline_pattern(node: Node) -> str:
+    """A query as a regex that matches at the start of `baseline_subject` exactly when it holds."""
+    if isinstance(node, Term | Prefix | Phrase):
+        return f"(?=[^\\n]*? {_span(node)} )"
+    if isinstance(node, Near):
+        left, right, gap = _span(node.left), _span(node.right), f"(?: [^ \\n]+){{0,{node.distance}}}"
+        return f"(?=[^\\n]*? (?:{left}{gap} {right}|{right}{gap} {left}) )"
+    if isinstance(node, Field):
+        return _field(node)
+    if isinstance(node, Not):
+        return f"(?!{baseline_pattern(node.child)})"
+    if isinstance(node, And):
+        return "".join(map(baseline_pattern, node.children))
+    return "(?:" + "|".join(map(baseline_pattern, node.children)) + ")"
+
+
+def _compile(pattern: str) -> re.Pattern[str] | regex.Pattern[str]:
+    # the `regex` module only where a no-space script class needs it: `re` is quicker
+    if NOSPACE_SCRIPTS in pattern:
+        return regex.compile(pattern, regex.DOTALL | regex.V0)
+    return re.compile(pattern, re.DOTALL)
+
+
+@dataclass(frozen=True)
+class BaselineQuery:
+    """One query for the baseline: its regex, and one regex per term for its matched terms."""
+
+    key: object
+    pattern: re.Pattern[str] | regex.Pattern[str]
+    terms: tuple[tuple[re.Pattern[str] | regex.Pattern[str], str], ...]
+
+
+def _leaves(node: Node) -> list[Node]:
+    """The terms, phrases and NEAR pairs outside NOT, whose matched terms are reported."""
+    if isinstance(node, And | Or):
+        return [leaf for child in node.children for leaf in _leaves(child)]
+    return [node] if isinstance(node, Term | Prefix | Phrase | Near) else []
+
+
+def compile_baseline(queries: dict[int, Node]) -> list[BaselineQuery]:
+    """Each query compiled to its own regex, with nothing shared between queries."""
+    out = []
+    for key, node in queries.items():
+        terms = dict.fromkeys((to_text(n), baseline_pattern(n)) for n in _leaves(node))
+        compiled_terms = tuple((_compile(pattern), text) for text, pattern in terms)
+        out.append(BaselineQuery(key, _compile(baseline_pattern(node)), compiled_terms))
+    return out
+
+
+def baseline_match(queries: list[BaselineQuery], item: ItemView) -> dict[object, list[str]]:
+    """The naive matcher: every query's regex tried on the item in turn."""
+    subject = baseline_subject(item)
+    return {
+        q.key: [text for pattern, text in q.terms if pattern.match(subject)]
+        for q in queries
+        if q.pattern.match(subject)
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=1_000)
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--baseline-items", type=int, default=2_000)
+    parser.add_argument("--batch", type=int, default=1_000, help="items per Matcher.match_many call")
     args = parser.parse_args(argv)
     rng = random.Random(SEED)
     names = brands(rng, 400)
@@ -191,28 +345,30 @@ def main(argv: list[str] | None = None) -> int:
     matches = 0
     first: list[dict[int, list[str]]] = []
     baseline_n = min(args.baseline_items, args.items, len(pool))
-    for i in range(args.items):
-        found = matcher.match(pool[i % len(pool)])
-        matches += len(found)
-        if i < baseline_n:
-            first.append(found)
+    for start in range(0, args.items, args.batch):
+        batch = [pool[i % len(pool)] for i in range(start, min(start + args.batch, args.items))]
+        found = matcher.match_many(batch)
+        matches += sum(map(len, found))
+        if len(first) < baseline_n:
+            first.extend(found[: baseline_n - len(first)])
     elapsed = time.perf_counter() - started
     items_per_s = args.items / elapsed
 
+    compiled = compile_baseline(queries)
     started = time.perf_counter()
-    baseline: list[dict[int, list[str]]] = []
-    for item in pool[:baseline_n]:
-        analysis = analyse(item)
-        baseline.append({k: matched_terms(n, analysis) for k, n in queries.items() if evaluate(n, analysis)})
+    baseline = [baseline_match(compiled, item) for item in pool[:baseline_n]]
     baseline_per_s = baseline_n / (time.perf_counter() - started)
     agree = baseline == first
+    if not agree:
+        wrong = next(i for i, (a, b) in enumerate(zip(first, baseline, strict=True)) if a != b)
+        print(f"item {wrong}: matcher {first[wrong]} baseline {baseline[wrong]}", file=sys.stderr)
 
     print(
         f"{args.queries} queries, {args.items} items (pool {len(pool)}), {matches} matches "
         f"({matches / args.items:.2f} per item), {len(matcher.always_candidates)} always-candidate queries",
         file=sys.stderr,
     )
-    print(f"matcher:  {items_per_s:,.0f} items/s", file=sys.stderr)
+    print(f"matcher:  {items_per_s:,.0f} items/s (batches of {args.batch})", file=sys.stderr)
     print(
         f"baseline: {baseline_per_s:,.0f} items/s (first {baseline_n} items), agree={agree}", file=sys.stderr
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,8 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_listening_query import WORDS, queries
-from townhall.listening.matcher import ItemView, Matcher, analyse, evaluate, matched_terms
+from townhall.listening.matcher import ItemView, Matcher, analyse, evaluate, matched_terms, query_terms
 from townhall.listening.query import Node, parse
+
+
+def _bench_module() -> Any:
+    """bench/listen.py, whose naive baseline (a regex per query) the matcher must agree with."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "listen.py"
+    spec = importlib.util.spec_from_file_location("bench_listen", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _bench_module()
 
 META: dict[str, Any] = {
     "author": "@AcmeCare",
@@ -141,7 +158,7 @@ def test_matcher_reports_the_terms_found() -> None:
     assert matcher.match(item) == {"q": ["apple", '"apple pay"', "iph*"]}
 
 
-def test_queries_without_literals_are_always_candidates() -> None:
+def test_queries_without_literals_are_always_candidates_and_url_filters_need_a_url() -> None:
     matcher = Matcher(
         {
             "neg": parse("NOT spam"),
@@ -150,12 +167,13 @@ def test_queries_without_literals_are_always_candidates() -> None:
             "word": parse("acme OR lang:fr"),
         }
     )
-    assert matcher.always_candidates == ["neg", "url"]
+    assert matcher.always_candidates == ["neg"]
     assert matcher.match(ItemView("hello", lang="fr", urls=("http://acme.com",))) == {
         "neg": [],
         "url": [],
         "word": [],
     }
+    assert matcher.match(ItemView("hello", lang="fr")) == {"neg": [], "word": []}
 
 
 TEXT_PARTS = [
@@ -199,10 +217,54 @@ def items(draw: st.DrawFn) -> ItemView:
 @given(st.lists(queries, min_size=1, max_size=8), st.lists(items(), min_size=1, max_size=4))
 def test_matcher_agrees_with_the_reference_evaluator(nodes: list[Node], its: list[ItemView]) -> None:
     matcher = Matcher(dict(enumerate(nodes)))
+    expected = []
     for item in its:
         analysis = analyse(item)
-        expected = {i: matched_terms(n, analysis) for i, n in enumerate(nodes) if evaluate(n, analysis)}
-        assert matcher.match(item) == expected
+        expected.append({i: matched_terms(n, analysis) for i, n in enumerate(nodes) if evaluate(n, analysis)})
+    assert [matcher.match(item) for item in its] == expected
+    assert matcher.match_many(its) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(queries, min_size=1, max_size=8), st.lists(items(), min_size=1, max_size=4))
+def test_matcher_agrees_with_the_regex_per_query_baseline(nodes: list[Node], its: list[ItemView]) -> None:
+    baseline = bench.compile_baseline(dict(enumerate(nodes)))
+    expected = [bench.baseline_match(baseline, item) for item in its]
+    assert Matcher(dict(enumerate(nodes))).match_many(its) == expected
+
+
+def test_match_many_is_match_on_each_item_whatever_the_batch() -> None:
+    matcher = Matcher(
+        {
+            "brand": parse('acme OR "acme pay" OR 苹果'),
+            "near": parse("refund* NEAR/2 late lang:en"),
+            "tag": parse("#acme -spam"),
+            "url": parse("url:acme.com/help"),
+        }
+    )
+    its = [
+        ItemView("Acme pay is late, refunds late too #", lang="en"),
+        ItemView("#"),
+        ItemView("我的苹果", urls=("https://www.acme.com/help/1",)),
+        ItemView("tokens\x02across a break? #acme"),
+        ItemView(""),
+    ]
+    one_by_one = [matcher.match(item) for item in its]
+    assert one_by_one == [
+        {"brand": ["acme", '"acme pay"'], "near": ["refund* NEAR/2 late"]},
+        {},
+        {"brand": ["苹果"], "url": []},
+        {"tag": ["#acme"]},
+        {},
+    ]
+    assert matcher.match_many(its) == one_by_one
+    assert matcher.match_many([]) == []
+
+
+def test_query_terms_are_what_the_query_looks_for_outside_not() -> None:
+    node = parse('(Apple OR "apple pay" OR iph*) -android #café NEAR/3 @Acme lang:en -"apple tv"')
+    assert query_terms(node) == {"apple", "pay", "iph", "#cafe", "@acme"}
+    assert query_terms(parse("NOT spam")) == set()
 
 
 def test_table_has_enough_cases() -> None:

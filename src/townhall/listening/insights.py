@@ -206,11 +206,10 @@ def preview(workspace: Workspace, *, text: str, limit: int = 20, scan: int = 500
     matched: list[tuple[int, list[str]]] = []
     for part in chunked(ids, 1000):
         by_id = {c.item_id: c for c in candidates_for(part)}
-        for item_id in part:
-            candidate = by_id.get(item_id)
-            found = matcher.match(candidate.view) if candidate else {}
+        ordered = [by_id[i] for i in part if i in by_id]
+        for candidate, found in zip(ordered, matcher.match_many([c.view for c in ordered]), strict=True):
             if 0 in found:
-                matched.append((item_id, found[0]))
+                matched.append((candidate.item_id, found[0]))
     shown = matched[:limit]
     items = posts([i for i, _ in shown])
     return {

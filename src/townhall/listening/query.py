@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
 import regex
 
 # Scripts written without spaces between words: a run of them is one token and a query term in them
-# matches as a substring of such a run (see docs/listening-queries.md).
-_NOSPACE = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\u30fc"
-_WORD = rf"[\w--[{_NOSPACE}]]"
+# matches as a substring of such a run (see docs/listening-queries.md). The body of a `regex` class.
+NOSPACE_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\u30fc"
+_RUN = rf"[{NOSPACE_SCRIPTS}]"
+_WORD = rf"[\w--[{NOSPACE_SCRIPTS}]]"
 _TOKEN_RE = regex.compile(
     rf"""
     [#@]\w+                                   # hashtag, mention (any script)
     | \$\p{{L}}\w*                             # cashtag
-    | [{_NOSPACE}]+(?:\s+[{_NOSPACE}]+)*       # run of a no-space script; inner spaces dropped below
+    | {_RUN}+(?:\s+{_RUN}+)*                 # run of a no-space script; inner spaces dropped below
     | {_WORD}+(?:['\u2019]{_WORD}+)*          # word; apostrophes inside it dropped below
     | \p{{RI}}\p{{RI}}                         # flag
     | \p{{Extended_Pictographic}}(?:\u200d\p{{Extended_Pictographic}})*   # emoji, ZWJ sequence kept whole
     """,
     regex.V1 | regex.VERBOSE,
 )
-# Same tokens as _TOKEN_RE on ASCII text, where it is the common case and much cheaper.
-_ASCII_TOKEN_RE = re.compile(r"[#@]\w+|\$[a-z]\w*|\w+(?:'\w+)*", re.ASCII)
-_ASCII_SIMPLE_RE = re.compile(r"[#@]?\w+", re.ASCII)  # the same where there is no "'" and no "$"
-_NOSPACE_RE = regex.compile(rf"[{_NOSPACE}]")
+_NOSPACE_RE = regex.compile(rf"[{NOSPACE_SCRIPTS}]")
 _SPACE_RE = regex.compile(r"\s+")
 
 # Marks removed after NFKD: Latin/Greek/Cyrillic diacritics, Arabic vowel marks, emoji presentation
@@ -44,7 +43,28 @@ _STRIP_RANGES = [
     (0xFE20, 0xFE2F),
     (0x1F3FB, 0x1F3FF),
 ]
-_STRIP = {cp: None for lo, hi in _STRIP_RANGES for cp in range(lo, hi + 1)}
+_STRIP_RE = re.compile("[" + "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _STRIP_RANGES) + "]+")
+
+TEXT_BREAK = "\x02"  # between the tokens of two texts in token_text
+
+# Bytes of UTF-8 text as the tokeniser sees them: ASCII letters lower-cased, ASCII characters that are
+# never part of a token turned into spaces, the rest (token characters, TEXT_BREAK, non-ASCII) kept.
+_TOKEN_ASCII = "abcdefghijklmnopqrstuvwxyz0123456789_#@$'" + TEXT_BREAK
+_BYTE_CLASSES = bytes(
+    b if b >= 0x80 or chr(b) in _TOKEN_ASCII else ord(chr(b).lower()) if chr(b).isupper() else 0x20
+    for b in range(256)
+)
+_LONE_DOLLAR_RE = re.compile(rb"\$(?![a-z])")  # not a cashtag: "$" is a separator
+# A tag ends at "'", which then separates. Every tag has a space before it (see _ascii_spaced), and
+# once lone "$" are gone every "$" starts a cashtag. Replaced in the reversed text, where the search
+# starts from the rare "'" rather than from every space.
+_TAG_APOSTROPHE_REVERSED_RE = re.compile(rb"'(?=\w++[#@$] )")
+_INNER_APOSTROPHE_RE = re.compile(rb"'(?<=\w')(?=\w)")  # inside a word: dropped
+_LONE_HASH_RE = re.compile(rb"#(?!\w)")  # with nothing after it, "#" is a separator
+_LONE_AT_RE = re.compile(rb"@(?!\w)")
+_NON_ASCII_MARKS = bytes(min(b, 0x80) for b in range(256))  # every non-ASCII byte becomes 0x80
+_GROUPS: dict[bytes, str] = {}
+_GROUPS_MAX = 50_000
 
 FIELDS = ("from", "lang", "network", "channel", "url", "sentiment", "intent")
 _KEYWORDS = ("AND", "OR", "NOT")
@@ -59,20 +79,113 @@ def normalize(text: str) -> str:
         return text.lower()
     # NFKD first so compatibility forms (math bold letters) casefold; again after, as casefolding composes.
     folded = unicodedata.normalize("NFKD", text).casefold()
-    decomposed = unicodedata.normalize("NFKD", folded).translate(_STRIP)
+    decomposed = _STRIP_RE.sub("", unicodedata.normalize("NFKD", folded))
     return unicodedata.normalize("NFC", decomposed)
 
 
 def tokenize(text: str) -> list[str]:
     """The tokens of a text, normalised: words, #hashtags, @mentions, $cashtags, emoji, no-space runs."""
-    text = normalize(text)
+    return _spaced(text.replace(TEXT_BREAK, ",") if TEXT_BREAK in text else text).split()
+
+
+def token_text(texts: Sequence[str]) -> str:
+    """The tokens of the texts in one string: whitespace between tokens, TEXT_BREAK between texts.
+
+    `token_text([text]).split() == tokenize(text)`, and for several texts the same with a TEXT_BREAK
+    token between those of one text and the next. One pass of C string operations over all of them
+    costs much less per text than `tokenize` on each, whose cost is mostly the work of a call.
+    """
+    if not texts:
+        return ""
+    # A TEXT_BREAK inside a text is a separator like any other control character, as "," is. The
+    # spaces around each TEXT_BREAK put between texts stay, so " \x02 " marks every break.
+    joined = f" {TEXT_BREAK} ".join(texts)
+    if joined.count(TEXT_BREAK) != len(texts) - 1:
+        joined = f" {TEXT_BREAK} ".join(t.replace(TEXT_BREAK, ",") for t in texts)
+    return _spaced(joined)
+
+
+def _spaced(text: str) -> str:
+    """The text's tokens with whitespace between them."""
+    # The same tokens as regex_tokens(normalize(text)), found mostly by C string operations. No
+    # token holds ASCII punctuation or spaces, so the text is cut there into pieces, and pieces of
+    # ASCII characters only are dealt with as bytes (_ascii_spaced). The other pieces are normalised
+    # and go through _TOKEN_RE, those with only whitespace between them together, as a run of a
+    # no-space script goes on across whitespace. Normalising piece by piece gives the same text, as
+    # no ASCII separator combines with what follows it once diacritics are dropped.
     if text.isascii():
-        if "'" not in text and "$" not in text:
-            return _ASCII_SIMPLE_RE.findall(text)
-        tokens = _ASCII_TOKEN_RE.findall(text)
-        return [t.replace("'", "") for t in tokens] if "'" in text else tokens
+        return _ascii_spaced(text.encode("ascii").translate(_BYTE_CLASSES))
+    # U+2019 is the same as "'" to every rule, and is often the one non-ASCII character of a text
+    raw = text.encode("utf-8", "surrogatepass").replace(b"\xe2\x80\x99", b"'")
+    data = raw.translate(_BYTE_CLASSES)
+    if raw.isascii():
+        return _ascii_spaced(data)
+    marks = raw.translate(_NON_ASCII_MARKS)
+    segments: list[bytes] = []
+    groups: list[bytes] = []
+    done = group_start = 0
+    at = marks.find(0x80)
+    while at >= 0:
+        start = data.rfind(b" ", done, at) + 1
+        end = data.find(b" ", at)
+        if end < 0:
+            end = len(data)
+        if groups and raw[done:start].isspace():
+            groups[-1] = data[group_start:end]
+        else:
+            segments.append(data[done:start])
+            groups.append(data[start:end])
+            group_start = start
+        done = end
+        at = marks.find(0x80, end)
+    segments.append(data[done:])
+    # each group leaves a "\x01" (a separator, so in no piece) where its tokens go back
+    parts = _ascii_spaced(b" \x01 ".join(segments)).split("\x01")
+    out = [parts[0]]
+    for group, after in zip(groups, parts[1:], strict=True):
+        out += (_group_spaced(group), after)
+    return "".join(out)
+
+
+def _ascii_spaced(data: bytes) -> str:
+    """ASCII pieces as _spaced prepares them, as tokens between spaces, by _TOKEN_RE's rules."""
+    # "#", "@" and "$" only ever start a token: a space goes before each. Bytes are tested by value,
+    # as `int in bytes` is much cheaper than `bytes in bytes`: 35 "#", 36 "$", 39 "'", 64 "@".
+    if 35 in data:
+        data = data.replace(b"#", b" #")
+    if 64 in data:
+        data = data.replace(b"@", b" @")
+    if 36 in data:
+        data = _LONE_DOLLAR_RE.sub(b" ", data.replace(b"$", b" $"))
+    if 39 in data:
+        if 35 in data or 64 in data or 36 in data:
+            data = _TAG_APOSTROPHE_REVERSED_RE.sub(b" ", data[::-1])[::-1]
+        data = _INNER_APOSTROPHE_RE.sub(b"", data).replace(b"'", b" ")
+    if 35 in data:
+        data = _LONE_HASH_RE.sub(b"", data)
+    if 64 in data:
+        data = _LONE_AT_RE.sub(b"", data)
+    return data.decode("ascii")
+
+
+def _group_spaced(group: bytes) -> str:
+    """The tokens of pieces with non-ASCII characters (see _spaced), between spaces."""
+    try:
+        return _GROUPS[group]
+    except KeyError:
+        pass
+    spaced = " " + " ".join(regex_tokens(normalize(group.decode("utf-8", "surrogatepass")))) + " "
+    # the same few emoji, accented words and contractions come back in text after text
+    if len(_GROUPS) >= _GROUPS_MAX:
+        _GROUPS.clear()
+    _GROUPS[group] = spaced
+    return spaced
+
+
+def regex_tokens(normal: str) -> list[str]:
+    """The tokens of a normalised text by _TOKEN_RE alone: the definition `tokenize` is held to."""
     out = []
-    for token in _TOKEN_RE.findall(text):
+    for token in _TOKEN_RE.findall(normal):
         if token[0] not in "#@$":
             if "'" in token or "\u2019" in token:
                 token = token.replace("'", "").replace("\u2019", "")
@@ -82,9 +195,18 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_NOSPACE_START: dict[str, bool] = {}
+
+
 def is_nospace(token: str) -> bool:
     """Whether a token is a run of a script written without spaces (matched as a substring)."""
-    return not token.isascii() and bool(_NOSPACE_RE.match(token))
+    if token.isascii():
+        return False
+    first = token[0]
+    known = _NOSPACE_START.get(first)
+    if known is None:
+        known = _NOSPACE_START[first] = bool(_NOSPACE_RE.match(first))
+    return known
 
 
 class QueryError(ValueError):

@@ -105,8 +105,9 @@ def mention_rows(
 ) -> list[tuple[Any, ...]]:
     """One row per (query, item) match, keeping only queries of the item's own workspace."""
     rows = []
-    for c in candidates:
-        for qid, terms in matcher.match(c.view).items():
+    batch = list(candidates)
+    for c, found in zip(batch, matcher.match_many([c.view for c in batch]), strict=True):
+        for qid, terms in found.items():
             workspace_id, topic_id = owners[qid]
             if workspace_id != c.workspace_id:
                 continue
