@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,7 +16,10 @@ from townhall.api import api
 from townhall.connectors.models import Channel
 from townhall.inbox.models import CannedReply, Conversation, RoutingRule, SlaPolicy, Team
 from townhall.items.models import ImportRun, Item
+from townhall.listening.models import Alert, ListeningQuery, Topic
 from townhall.pipeline import IncomingAuthor, IncomingItem, ingest
+from townhall.webhooks.models import Webhook
+from townhall.webhooks.services import do_create as do_create_webhook
 from townhall.workspaces import services
 from townhall.workspaces.models import Role, Workspace
 from townhall.workspaces.permissions import PERMISSIONS, role_allows
@@ -368,6 +371,198 @@ ENDPOINTS = [
                 None,
                 set(),
             ),
+            ("topics.list", "get", "/workspaces/{slug}/listening/topics", "listening.view", 200, None, set()),
+            (
+                "topics.create",
+                "post",
+                "/workspaces/{slug}/listening/topics",
+                "listening.manage",
+                201,
+                {"name": "press", "queries": ["launch"]},
+                set(),
+            ),
+            (
+                "topics.get",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "topics.update",
+                "patch",
+                "/workspaces/{slug}/listening/topics/{topic}",
+                "listening.manage",
+                200,
+                {"description": "ours"},
+                {"object"},
+            ),
+            (
+                "topics.delete",
+                "delete",
+                "/workspaces/{slug}/listening/topics/{topic}",
+                "listening.manage",
+                204,
+                None,
+                {"object"},
+            ),
+            (
+                "queries.create",
+                "post",
+                "/workspaces/{slug}/listening/topics/{topic}/queries",
+                "listening.manage",
+                201,
+                {"text": "launch"},
+                {"object"},
+            ),
+            (
+                "queries.get",
+                "get",
+                "/workspaces/{slug}/listening/queries/{query}",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "queries.update",
+                "patch",
+                "/workspaces/{slug}/listening/queries/{query}",
+                "listening.manage",
+                200,
+                {"name": "main"},
+                {"object"},
+            ),
+            (
+                "queries.delete",
+                "delete",
+                "/workspaces/{slug}/listening/queries/{query}",
+                "listening.manage",
+                204,
+                None,
+                {"object"},
+            ),
+            (
+                "listening.preview",
+                "post",
+                "/workspaces/{slug}/listening/preview",
+                "listening.view",
+                200,
+                {"query": "hello"},
+                set(),
+            ),
+            (
+                "topics.series",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}/series",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "topics.mentions",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}/mentions",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "topics.top_posts",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}/top-posts",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "topics.top_authors",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}/top-authors",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "topics.emerging",
+                "get",
+                "/workspaces/{slug}/listening/topics/{topic}/emerging",
+                "listening.view",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "listening.share_of_voice",
+                "get",
+                "/workspaces/{slug}/listening/share-of-voice",
+                "listening.view",
+                200,
+                None,
+                set(),
+            ),
+            (
+                "listening.newsjacking",
+                "get",
+                "/workspaces/{slug}/listening/newsjacking",
+                "listening.view",
+                200,
+                None,
+                set(),
+            ),
+            ("alerts.list", "get", "/workspaces/{slug}/listening/alerts", "listening.view", 200, None, set()),
+            (
+                "alerts.acknowledge",
+                "post",
+                "/workspaces/{slug}/listening/alerts/{alert}/acknowledge",
+                "listening.manage",
+                200,
+                {},
+                {"object"},
+            ),
+            ("webhooks.list", "get", "/workspaces/{slug}/webhooks", "webhooks.manage", 200, None, set()),
+            (
+                "webhooks.create",
+                "post",
+                "/workspaces/{slug}/webhooks",
+                "webhooks.manage",
+                201,
+                {"url": "https://hooks.example/in"},
+                set(),
+            ),
+            (
+                "webhooks.delete",
+                "delete",
+                "/workspaces/{slug}/webhooks/{webhook}",
+                "webhooks.manage",
+                204,
+                None,
+                {"object"},
+            ),
+            (
+                "webhooks.calls",
+                "get",
+                "/workspaces/{slug}/webhooks/{webhook}/calls",
+                "webhooks.manage",
+                200,
+                None,
+                {"object"},
+            ),
+            (
+                "webhooks.ping",
+                "post",
+                "/workspaces/{slug}/webhooks/{webhook}/ping",
+                "webhooks.manage",
+                202,
+                {},
+                {"object"},
+            ),
         ]
     ],
 ]
@@ -415,6 +610,19 @@ def seed(slug: str) -> dict[str, Any]:
     canned = CannedReply.objects.create(
         workspace=workspace, shortcut="thanks", title="Thanks", body="Thanks!"
     )
+    topic = Topic.objects.create(workspace=workspace, name="brand")
+    query = ListeningQuery.objects.create(workspace=workspace, topic=topic, text="hello")
+    alert = Alert.objects.create(
+        workspace=workspace,
+        topic=topic,
+        kind="volume",
+        window_start=when,
+        window_end=when + timedelta(hours=1),
+        observed=40,
+        expected=4,
+        z=9,
+    )
+    webhook, _ = do_create_webhook(workspace=workspace, url="https://hooks.example/in", events=[])
     return {
         "conversation": first.pk,
         "conversation2": second.pk,
@@ -422,6 +630,10 @@ def seed(slug: str) -> dict[str, Any]:
         "policy": policy.pk,
         "rule": rule.pk,
         "canned": canned.pk,
+        "topic": topic.pk,
+        "query": query.pk,
+        "alert": alert.pk,
+        "webhook": webhook.pk,
         "slug": slug,
         "channel": Channel.objects.get(workspace=workspace).pk,
         "person": item.person_id,
@@ -478,6 +690,7 @@ def test_the_roles_are_what_the_product_promises() -> None:
         "people.view",
         "imports.view",
         "inbox.view",
+        "listening.view",
     }
     agent = allowed("agent")
     assert {"items.write", "people.write"} <= agent
@@ -527,6 +740,9 @@ def test_refused_writes_change_nothing(
     assert not ImportRun.objects.filter(workspace=workspace, filename="one.jsonl").exists()
     assert workspace.memberships.filter(user__username="zoe").count() == 0
     assert workspace.people.get(pk=acme["person"]).lifecycle == "unknown"
+    assert Topic.objects.filter(workspace=workspace).count() == 1
+    assert ListeningQuery.objects.get(pk=acme["query"]).name == ""
+    assert Webhook.objects.filter(workspace=workspace).count() == 1
 
 
 # --- outsiders learn nothing -------------------------------------------------------------------------------

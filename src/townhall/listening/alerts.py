@@ -40,7 +40,7 @@ def alerts_of(
 def access_alert_by_id(*, workspace: Workspace, alert_id: int) -> Alert:
     alert = Alert.objects.filter(workspace=workspace, pk=alert_id).select_related("topic").first()
     if alert is None:
-        raise NotFound(f"alert {alert_id} does not exist")
+        raise NotFound(f"alert {alert_id} does not exist in this workspace")
     return alert
 
 

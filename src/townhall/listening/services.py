@@ -69,7 +69,7 @@ def topics_of(*, workspace: Workspace) -> QuerySet[Topic]:
 def access_topic_by_id(*, workspace: Workspace, topic_id: int) -> Topic:
     topic = Topic.objects.filter(workspace=workspace, pk=topic_id).first()
     if topic is None:
-        raise NotFound(f"topic {topic_id} does not exist")
+        raise NotFound(f"topic {topic_id} does not exist in this workspace")
     return topic
 
 
@@ -144,7 +144,7 @@ def do_delete_topic(*, topic: Topic) -> None:
 def access_query_by_id(*, workspace: Workspace, query_id: int) -> ListeningQuery:
     query = ListeningQuery.objects.filter(workspace=workspace, pk=query_id).select_related("topic").first()
     if query is None:
-        raise NotFound(f"listening query {query_id} does not exist")
+        raise NotFound(f"listening query {query_id} does not exist in this workspace")
     return query
 
 

@@ -81,7 +81,7 @@ def secret_of(hook: Webhook) -> str:
 def access_webhook_by_id(*, workspace: Workspace, webhook_id: int) -> Webhook:
     hook = Webhook.objects.filter(workspace=workspace, pk=webhook_id).first()
     if hook is None:
-        raise NotFound(f"webhook {webhook_id} does not exist")
+        raise NotFound(f"webhook {webhook_id} does not exist in this workspace")
     return hook
 
 
