@@ -693,3 +693,24 @@ def listen_run() -> None:
     taken = rollups.run()
     raised = alerts.run()
     click.echo(json.dumps({"mentions": taken, "alerts": [a.pk for a in raised]}))
+
+
+@main.command()
+@click.option("--network", required=True, help="x, bluesky, mastodon, threads, linkedin, instagram, ...")
+@click.option(
+    "--text-file", type=click.File("r", encoding="utf-8"), required=True, help="The text; - for stdin."
+)
+@click.option(
+    "--field", default="body", show_default=True, help="youtube: title|description; reddit: title|body."
+)
+@click.option("--limit", type=int, help="The instance's own limit (Mastodon), instead of the default.")
+def validate(network: str, text_file: Any, field: str, limit: int | None) -> None:
+    """Print {"length", "limit", "valid", "entities", ...} as the network counts; exit 1 when invalid."""
+    from townhall.publishing.networks import validate as check
+
+    try:
+        found = check(network, text_file.read(), limit=limit, field=field)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    click.echo(json.dumps(found.as_dict(), ensure_ascii=False))
+    sys.exit(0 if found.valid else 1)

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
-import regex
 
 from townhall.connectors.base import (
     Capabilities,
@@ -35,7 +34,8 @@ from townhall.connectors.base import (
 )
 from townhall.connectors.http import ConnectorError
 from townhall.pipeline.records import IncomingAuthor, IncomingItem, RowError
-from townhall.text.twitter_extract import extract_urls_with_indices
+from townhall.publishing.counting import mastodon_length
+from townhall.publishing.entities import MASTODON_MENTION
 
 PAGE = 40  # the most Mastodon's timelines return per page (notifications allow 80)
 SEARCH_PAGES = 5  # search pages read newest-first per fetch; more than that since the last sync is a gap
@@ -44,8 +44,6 @@ DEFAULT_URL_LENGTH = 23
 VISIBILITIES = ("public", "unlisted", "private", "direct")  # from the widest audience to the narrowest
 ACCOUNT_ACTIONS = frozenset({"mute", "block"})
 # Mastodon's Account::MENTION_RE: only the username part of @user@domain counts towards the limit.
-MENTION = re.compile(r"(?<![=/\w])@(([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w+)?)", re.IGNORECASE)
-GRAPHEME = regex.compile(r"\X")
 
 
 class _PlainText(HTMLParser):
@@ -100,20 +98,8 @@ def plain_text(markup: str) -> str:
 
 
 def status_length(text: str, *, url_length: int = DEFAULT_URL_LENGTH) -> int:
-    """Characters Mastodon counts for a status: every URL as `url_length`, a mention without its domain."""
-    entities: list[tuple[int, int, str]] = [
-        (e.start, e.end, "x" * url_length) for e in extract_urls_with_indices(text, without_protocol=False)
-    ]
-    for match in MENTION.finditer(text):
-        if not any(start < match.end() and match.start() < end for start, end, _ in entities):
-            entities.append((match.start(), match.end(), "@" + match.group(1).split("@")[0]))
-    countable, at = [], 0
-    for start, end, replacement in sorted(entities):
-        countable.append(text[at:start])
-        countable.append(replacement)
-        at = end
-    countable.append(text[at:])
-    return len(GRAPHEME.findall("".join(countable)))
+    """Characters Mastodon counts for a status (the rule lives with the other networks' counting)."""
+    return mastodon_length(text, url_length=url_length)
 
 
 def _timestamp(value: str | None) -> datetime:
@@ -431,7 +417,7 @@ class MastodonConnector(Connector):
         acct = str(author.get("acct") or "")
         if not acct:
             return text
-        written = {m.group(1).lower() for m in MENTION.finditer(text)}
+        written = {m.group(1).lower() for m in MASTODON_MENTION.finditer(text)}
         if acct.lower() in written or _full_acct(author).lower() in written:
             return text
         return f"@{acct} {text}"
