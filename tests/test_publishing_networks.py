@@ -393,3 +393,11 @@ def test_cli_validate_prints_the_network_s_count_and_exits_by_validity(tmp_path:
     assert too_long.exit_code == 1 and json.loads(too_long.output)["length"] == 301
     unknown = runner.invoke(main, ["validate", "--network", "myspace", "--text-file", str(post)])
     assert unknown.exit_code == 2 and "known networks" in unknown.output
+
+
+def test_inbox_replies_on_mastodon_are_counted_by_the_same_rule() -> None:
+    from townhall.inbox.services import reply_length
+
+    text = "@alex@fosstodon.org thanks! see https://example.com/" + "a" * 80
+    assert reply_length("mastodon", text) == (validate("mastodon", text).length, 500)
+    assert reply_length("mastodon", text)[0] == len("@alex thanks! see ") + 23

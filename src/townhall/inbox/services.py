@@ -342,7 +342,6 @@ REPLY_LIMITS = {
     "wordpress": 30_000,
     "forum": 30_000,
 }
-URL = re.compile(r"https?://\S+")
 
 
 def reply_length(network: str, text: str) -> tuple[int, int]:
@@ -353,7 +352,9 @@ def reply_length(network: str, text: str) -> tuple[int, int]:
         return parse_tweet(text).weighted_length, 280
     limit = REPLY_LIMITS.get(network, 30_000)
     if network == "mastodon":
-        return len(URL.sub("x" * 23, text)), limit
+        from townhall.publishing.counting import mastodon_length
+
+        return mastodon_length(text), limit
     return len(regex.findall(r"\X", text)), limit
 
 
