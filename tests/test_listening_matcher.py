@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from test_listening_query import WORDS, queries
-from townhall.listening.matcher import ItemView, Matcher, analyse, evaluate, matched_terms, query_terms
+from townhall.listening.matcher import ItemView, Matcher, analyse, evaluate, matched_terms
 from townhall.listening.query import Node, parse
 
 
@@ -259,12 +259,6 @@ def test_match_many_is_match_on_each_item_whatever_the_batch() -> None:
     ]
     assert matcher.match_many(its) == one_by_one
     assert matcher.match_many([]) == []
-
-
-def test_query_terms_are_what_the_query_looks_for_outside_not() -> None:
-    node = parse('(Apple OR "apple pay" OR iph*) -android #café NEAR/3 @Acme lang:en -"apple tv"')
-    assert query_terms(node) == {"apple", "pay", "iph", "#cafe", "@acme"}
-    assert query_terms(parse("NOT spam")) == set()
 
 
 def test_table_has_enough_cases() -> None:

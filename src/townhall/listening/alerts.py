@@ -20,7 +20,6 @@ from townhall.listening.models import (
     MentionRollup,
     Topic,
 )
-from townhall.listening.query import QueryError
 from townhall.listening.rollups import HOUR, hour_of
 from townhall.workspaces.models import Workspace
 
@@ -157,12 +156,7 @@ def explain(topic: Topic, spike: spikes.Spike) -> dict[str, Any]:
 
     during = _mention_records(topic, spike.window_start, spike.window_end)
     before = _mention_records(topic, spike.window_start - EXPLAIN_BASELINE, spike.window_start)
-    exclude: set[str] = set()
-    for text in topic.queries.values_list("text", flat=True):
-        try:
-            exclude |= trends.query_terms(text)
-        except QueryError:
-            continue
+    exclude = trends.own_terms(topic.queries.values_list("text", flat=True))
     found = evidence.explain(spike, during, before, exclude=exclude)
     shown = posts([int(p["item_id"]) for p in found.get("posts", [])])
     top_posts = [

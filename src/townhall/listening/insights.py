@@ -15,7 +15,6 @@ from townhall.items.models import Direction, Item
 from townhall.listening import trends
 from townhall.listening.matcher import Matcher
 from townhall.listening.models import Granularity, ListeningQuery, Mention, MentionRollup, Topic, TopicKind
-from townhall.listening.query import QueryError
 from townhall.listening.rollups import DAY, HOUR, day_of, hour_of
 from townhall.people.models import Identity
 from townhall.workspaces.models import Workspace
@@ -252,12 +251,7 @@ def _topic_items(topic: Topic, since: datetime, until: datetime) -> Any:
 def emerging(topic: Topic, *, now: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
     """Terms rising in the topic's last 24 hours against the 7 days before, without the topic's own terms."""
     now = now or timezone.now()
-    exclude: set[str] = set()
-    for text in topic.queries.values_list("text", flat=True):
-        try:
-            exclude |= trends.query_terms(text)
-        except QueryError:
-            continue
+    exclude = trends.own_terms(topic.queries.values_list("text", flat=True))
     recent = trends.count_terms(
         _records(_topic_items(topic, now - RECENT, now), limit=MAX_RECENT), exclude=exclude
     )
@@ -287,17 +281,12 @@ def newsjacking(
     """Terms rising in everything the workspace hears that also come up in its brand or industry topics."""
     now = now or timezone.now()
     inbound = Item.objects.filter(workspace=workspace, direction=Direction.INBOUND)
-    exclude: set[str] = set()
     topics = list(
         Topic.objects.filter(workspace=workspace, active=True, kind__in=[TopicKind.BRAND, TopicKind.INDUSTRY])
     )
     if not topics:
         return []
-    for text in ListeningQuery.objects.filter(topic__in=topics).values_list("text", flat=True):
-        try:
-            exclude |= trends.query_terms(text)
-        except QueryError:
-            continue
+    exclude = trends.own_terms(ListeningQuery.objects.filter(topic__in=topics).values_list("text", flat=True))
     recent_records = _records(
         inbound.filter(created_at__gte=now - RECENT, created_at__lt=now), limit=MAX_RECENT
     )

@@ -346,19 +346,6 @@ class _Compiler:
         return [self.names[name] for name in names]
 
 
-def query_terms(node: Node) -> set[str]:
-    """The normalised words, tags and wildcard stems a query looks for outside NOT (no field values)."""
-    if isinstance(node, Term | Prefix):
-        return {node.text}
-    if isinstance(node, Phrase):
-        return set(node.words)
-    if isinstance(node, Near):
-        return query_terms(node.left) | query_terms(node.right)
-    if isinstance(node, Field | Not):
-        return set()
-    return set().union(*map(query_terms, node.children))
-
-
 _BREAK = -1  # the automaton's value for TEXT_BREAK, between two items
 
 

@@ -14,7 +14,7 @@ from townhall.core.services import check_choice
 from townhall.enrich.models import Enrichment
 from townhall.items.models import Item
 from townhall.listening import rollups, stage
-from townhall.listening.matcher import ItemView, Matcher
+from townhall.listening.matcher import Matcher
 from townhall.listening.models import (
     BackfillStatus,
     ListeningQuery,
@@ -285,32 +285,26 @@ def candidates_for(ids: list[int]) -> list[stage.Candidate]:
         "channel__handle",
         "url",
     )
-    out = []
-    for pk, ws, created, author_id, handle, followers, text, lang, network, channel_id, channel, url in rows:
-        read = reads.get(pk, {})
-        sentiment = read.get("sentiment", "unknown")
-        out.append(
-            stage.Candidate(
-                item_id=pk,
-                workspace_id=ws,
-                created_at=created,
-                author_id=author_id,
-                reach=followers or 0,
-                sentiment=sentiment,
-                view=ItemView(
-                    text=text,
-                    author=handle or "",
-                    lang=lang or read.get("language", ""),
-                    network=network,
-                    channel_id=str(channel_id or ""),
-                    channel_handle=channel or "",
-                    urls=stage.urls_in(text, url),
-                    sentiment=sentiment if read else "",
-                    intents=tuple(i["label"] for i in read.get("intents", ())),
-                ),
-            )
+    return [
+        stage.candidate(
+            item_id=pk,
+            workspace_id=ws,
+            created_at=created,
+            author_id=author_id,
+            handle=handle or "",
+            followers=followers,
+            text=text,
+            language=lang,
+            network=network,
+            channel_id=channel_id,
+            channel_handle=channel or "",
+            url=url,
+            reading=reads.get(pk, {}),
         )
-    return out
+        for pk, ws, created, author_id, handle, followers, text, lang, network, channel_id, channel, url in (
+            rows
+        )
+    ]
 
 
 DEMO_TOPICS = (

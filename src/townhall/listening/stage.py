@@ -132,36 +132,66 @@ def store(rows: Sequence[tuple[Any, ...]]) -> None:
     insert_rows(Mention, MENTION_COLUMNS, rows, returning_ids=False)
 
 
+def candidate(
+    *,
+    item_id: int,
+    workspace_id: int,
+    created_at: datetime,
+    author_id: int | None,
+    handle: str,
+    followers: int | None,
+    text: str,
+    language: str,
+    network: str,
+    channel_id: int | None,
+    channel_handle: str,
+    url: str,
+    reading: dict[str, Any],
+) -> Candidate:
+    """An item, stored or arriving, as the matcher sees it; `reading` is its understanding, if any."""
+    return Candidate(
+        item_id=item_id,
+        workspace_id=workspace_id,
+        created_at=created_at,
+        author_id=author_id,
+        reach=followers or 0,
+        sentiment=reading.get("sentiment", "unknown"),
+        view=ItemView(
+            text=text,
+            author=handle,
+            lang=language or reading.get("language", ""),
+            network=network,
+            channel_id=str(channel_id or ""),
+            channel_handle=channel_handle,
+            urls=urls_in(text, url),
+            sentiment=reading.get("sentiment", ""),
+            intents=tuple(i["label"] for i in reading.get("intents", ())),
+        ),
+    )
+
+
 def listen_batch(workspace_id: int, items: list[IncomingItem]) -> None:
     """Match the batch's new items against every active query and store the mentions."""
     current = compiled()
     if not current.owners or not any(ws == workspace_id for ws, _ in current.owners.values()):
         return
-    candidates = []
-    for item in items:
-        if item.item_id is None:
-            continue
-        e = item.enrichment or {}
-        author = item.author
-        candidates.append(
-            Candidate(
-                item_id=item.item_id,
-                workspace_id=workspace_id,
-                created_at=item.created_at,
-                author_id=item.author_id,
-                reach=(author.followers or 0) if author else 0,
-                sentiment=e.get("sentiment", "unknown"),
-                view=ItemView(
-                    text=item.text,
-                    author=author.handle if author else "",
-                    lang=item.language or e.get("language", ""),
-                    network=item.network,
-                    channel_id=str(item.channel_id or ""),
-                    channel_handle=item.channel_handle,
-                    urls=urls_in(item.text, item.url),
-                    sentiment=e.get("sentiment", ""),
-                    intents=tuple(i["label"] for i in e.get("intents", ())),
-                ),
-            )
+    candidates = [
+        candidate(
+            item_id=item.item_id,
+            workspace_id=workspace_id,
+            created_at=item.created_at,
+            author_id=item.author_id,
+            handle=item.author.handle if item.author else "",
+            followers=item.author.followers if item.author else None,
+            text=item.text,
+            language=item.language,
+            network=item.network,
+            channel_id=item.channel_id,
+            channel_handle=item.channel_handle,
+            url=item.url,
+            reading=item.enrichment or {},
         )
+        for item in items
+        if item.item_id is not None
+    ]
     store(mention_rows(candidates, current.matcher, current.owners))

@@ -12,7 +12,18 @@ from typing import Literal, TypeVar
 
 import regex
 
-from townhall.listening.query import And, Near, Node, Or, Phrase, Term, is_nospace, parse, tokenize
+from townhall.listening.query import (
+    And,
+    Near,
+    Node,
+    Or,
+    Phrase,
+    QueryError,
+    Term,
+    is_nospace,
+    parse,
+    tokenize,
+)
 
 ItemId = int | str
 K = TypeVar("K", int, str)
@@ -127,6 +138,17 @@ def query_terms(text: str) -> frozenset[str]:
                 walk(child)
 
     walk(parse(text))
+    return frozenset(out)
+
+
+def own_terms(queries: Iterable[str]) -> frozenset[str]:
+    """The terms of every query that parses (a query stored before a grammar change adds none)."""
+    out: set[str] = set()
+    for text in queries:
+        try:
+            out |= query_terms(text)
+        except QueryError:
+            continue
     return frozenset(out)
 
 
