@@ -18,6 +18,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 DEMO_CSV = REPO / "demo" / "twcs_sample.csv"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
+# The headless-Chromium fixtures (tests/browser_support.py), for the tests that drive the pages.
+pytest_plugins = ["browser_support"]
+
 
 class ApiClient:
     """The REST API as a client sees it: JSON in, JSON out, a bearer token on every call."""

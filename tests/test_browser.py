@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from browser_support import MARKS, PASSWORD
 from conftest import DEMO_CSV
 from townhall.items.models import Item
 from townhall.items.services import do_import_file, thread_of
@@ -17,28 +17,9 @@ from townhall.people.models import Activity, Person
 from townhall.workspaces import services
 from townhall.workspaces.models import Workspace
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a-long-test-password"
 SCREENSHOT = "/tmp/items.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (make browser)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 @pytest.fixture

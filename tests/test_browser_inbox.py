@@ -3,15 +3,15 @@ a resolution by keyboard, and the report that counts them."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from browser_support import MARKS, PASSWORD
 from townhall.inbox import config
 from townhall.inbox.models import CannedReply, Conversation
 from townhall.items.models import Item
@@ -20,29 +20,10 @@ from townhall.pipeline import IncomingItem, ingest
 from townhall.pipeline.records import IncomingAuthor
 from townhall.workspaces.models import Workspace
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a-long-test-password"
 SCREENSHOT = "/tmp/inbox.png"
 CONVERSATION_SCREENSHOT = "/tmp/inbox-conversation.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (make browser)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 @pytest.fixture

@@ -3,45 +3,26 @@ and the topic's dashboard with its chart."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from browser_support import MARKS, PASSWORD
 from townhall.listening.models import Alert, AlertKind, Topic
 from townhall.pipeline import IncomingItem, ingest
 from townhall.pipeline.records import IncomingAuthor
 from townhall.workspaces.models import Workspace
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes are still synchronous.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "a-long-test-password"
 EDITOR_SCREENSHOT = "/tmp/listening-editor.png"
 TOPIC_SCREENSHOT = "/tmp/listening-topic.png"
 ALERTS_SCREENSHOT = "/tmp/listening-alerts.png"
 HOME_SCREENSHOT = "/tmp/listening.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed (make browser)"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield chromium
-        chromium.close()
+pytestmark = MARKS
 
 
 @pytest.fixture
