@@ -87,3 +87,15 @@ def retry_webhooks() -> None:
     sent = retry_due()
     if sent:
         log.info("webhooks: %d calls tried again", sent)
+
+
+@db_periodic_task(crontab(minute="*"))
+def publishing_clock() -> None:
+    """Every minute: expire approvals past their deadline, then publish every target that is due."""
+    from townhall.publishing.approvals import expire_overdue
+    from townhall.publishing.publisher import run_due
+
+    expired = expire_overdue()
+    counts = run_due()
+    if expired or counts:
+        log.info("publishing: %d approvals expired, targets %s", expired, counts)

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "townhall.inbox",
     "townhall.listening",
     "townhall.webhooks",
+    "townhall.publishing",
 ]
 
 MIDDLEWARE = [

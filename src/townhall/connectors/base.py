@@ -78,6 +78,9 @@ class Outgoing:
     reply_to: str = ""  # native id of the item answered
     media: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The same key on every attempt to send this one post: a network that understands it keeps only the
+    # first, and `Connector.lookup` finds the post it named after an attempt whose outcome is unknown.
+    idempotency_key: str = ""
 
 
 @dataclass
@@ -119,6 +122,14 @@ class Connector:
 
     def publish(self, post: Outgoing) -> Published:
         raise NotImplementedError(f"{self.network} cannot publish through Townhall")
+
+    def lookup(self, post: Outgoing) -> Published | None:
+        """The post an earlier attempt to send `post` (same idempotency key) left on the network, or None.
+
+        Called before a retry when an attempt timed out or its worker died, so nothing is posted twice. A
+        connector that cannot tell raises NotImplementedError, and the post waits for a person to decide.
+        """
+        raise NotImplementedError(f"{self.network} cannot look up what an earlier attempt published")
 
     def moderate(self, action: str, target: str, *, reason: str = "") -> None:
         """Carry out `action` on the item or account `target` (a native id)."""

@@ -1,0 +1,302 @@
+"""The publishing worker: sends due targets through their channel's connector, each exactly once.
+
+How "exactly once" holds when a request times out or the worker is killed at any instant:
+
+1. A due target is claimed with one conditional UPDATE (scheduled → publishing, with a lease), so two workers
+   never hold the same target; a target whose worker died is claimed again when its lease runs out.
+2. Before each part is sent, an `Attempt` row (outcome "started", the part's idempotency key) is committed.
+3. The answer is committed with the part's network id in one transaction.
+4. A part whose last attempt is "started" (the worker died) or "timed_out" has an unknown outcome: before
+   anything is sent again the connector looks the key up on the network; found, it is kept as published,
+   not found, it is sent. A connector that cannot look up leaves the target "outcome unknown" for a person.
+
+A refusal by the network (a 4xx: bad credentials, a text it rejects) fails the target with the network's own
+message; it can be retried safely, since the idempotency keys stay the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from townhall.connectors.base import Connector, Outgoing, Published
+from townhall.connectors.http import AuthError, ConnectorError
+from townhall.connectors.models import Channel
+from townhall.publishing.compose import record
+from townhall.publishing.models import Attempt, AttemptOutcome, Target, TargetState
+from townhall.publishing.schedule import refresh_status
+
+log = logging.getLogger(__name__)
+LEASE = timedelta(minutes=5)
+# Waits before asking the network again about an attempt whose outcome is unknown.
+UNKNOWN_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
+ConnectorFactory = Callable[[Channel], Connector]
+
+
+class _Unknown(Exception):
+    """The network may or may not have the post: ask it before sending again."""
+
+
+class _Undecidable(Exception):
+    """The network cannot be asked: a person has to settle the outcome."""
+
+
+class _Refused(Exception):
+    """The network said no: the target failed, with its message."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _due(now: datetime) -> Q:
+    return (
+        Q(state=TargetState.SCHEDULED, scheduled_at__lte=now)
+        | Q(state=TargetState.OUTCOME_UNKNOWN, next_attempt_at__lte=now)
+        | Q(state=TargetState.PUBLISHING, lease_until__lt=now)
+    )
+
+
+def claim(*, now: datetime, limit: int = 20, lease: timedelta = LEASE) -> list[int]:
+    """Take up to `limit` due targets for this worker; each row is taken by exactly one conditional UPDATE."""
+    candidates = Target.objects.filter(_due(now)).order_by("scheduled_at", "pk").values_list("pk", flat=True)
+    claimed = []
+    for pk in list(candidates[: limit * 2]):
+        taken = Target.objects.filter(_due(now), pk=pk).update(
+            state=TargetState.PUBLISHING, lease_until=now + lease, attempts=F("attempts") + 1
+        )
+        if taken:
+            claimed.append(pk)
+        if len(claimed) >= limit:
+            break
+    return claimed
+
+
+def default_factory(channel: Channel) -> Connector:
+    from townhall.connectors.sync import connector_of
+
+    return connector_of(channel)
+
+
+def run_due(
+    *,
+    now: datetime | None = None,
+    factory: ConnectorFactory | None = None,
+    limit: int = 20,
+    lease: timedelta = LEASE,
+    worker: str | None = None,
+) -> dict[str, int]:
+    """Publish every target due at `now`; returns how many ended in each state."""
+    now = now or timezone.now()
+    worker = worker or worker_name()
+    counts: dict[str, int] = {}
+    for pk in claim(now=now, limit=limit, lease=lease):
+        state = publish_target(pk, factory=factory or default_factory, worker=worker, lease=lease)
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def publish_target(
+    target_id: int, *, factory: ConnectorFactory, worker: str, lease: timedelta = LEASE
+) -> str:
+    """Send the claimed target's remaining parts; returns the state it ends in."""
+    target = Target.objects.select_related("channel", "post__workspace").get(pk=target_id)
+    if target.state != TargetState.PUBLISHING:
+        return str(target.state)
+    connector: Connector | None = None
+    try:
+        connector = factory(target.channel)
+        for index in range(len(target.published_parts), len(target.parts)):
+            outgoing = _outgoing(target, index)
+            found = (
+                _look_up(target, index, outgoing, connector, worker) if _unsettled(target, index) else None
+            )
+            if found is None:
+                found = _send(target, index, outgoing, connector, worker)
+            _keep_part(target, index, found, lease=lease)
+        _finish(target)
+    except _Unknown as exc:
+        _set_unknown(target, str(exc), retry=True)
+    except _Undecidable as exc:
+        _set_unknown(target, str(exc), retry=False)
+    except (
+        _Refused,
+        ConnectorError,
+    ) as exc:  # ConnectorError: no connector for the channel, or a lookup refused
+        _set_failed(target, str(exc))
+    except Exception as exc:
+        log.exception("publishing target %s failed unexpectedly", target.pk)
+        _set_failed(target, f"{type(exc).__name__}: {exc}")
+    finally:
+        if connector is not None:
+            connector.close()
+    refresh_status(target.post)
+    return str(target.state)
+
+
+def _outgoing(target: Target, index: int) -> Outgoing:
+    reply_to = target.published_parts[index - 1]["native_id"] if index else ""
+    post = target.post
+    extra: dict[str, Any] = {}
+    return Outgoing(
+        text=target.parts[index],
+        reply_to=reply_to,
+        media=list(post.media) if index == 0 else [],
+        extra=extra,
+        idempotency_key=target.part_key(index),
+    )
+
+
+def _last_attempt(target: Target, index: int) -> Attempt | None:
+    return Attempt.objects.filter(target=target, part=index).order_by("-started_at", "-pk").first()
+
+
+def _unsettled(target: Target, index: int) -> bool:
+    """True when the part's last attempt left no answer (a died worker) or timed out."""
+    last = _last_attempt(target, index)
+    return last is not None and last.outcome in (AttemptOutcome.STARTED, AttemptOutcome.TIMED_OUT)
+
+
+def _look_up(
+    target: Target, index: int, outgoing: Outgoing, connector: Connector, worker: str
+) -> Published | None:
+    attempt = Attempt.objects.create(
+        target=target,
+        part=index,
+        idempotency_key=outgoing.idempotency_key,
+        action="lookup",
+        worker=worker,
+        started_at=timezone.now(),
+    )
+    try:
+        found = connector.lookup(outgoing)
+    except NotImplementedError as exc:
+        _close(attempt, AttemptOutcome.STARTED, error=str(exc))
+        raise _Undecidable(
+            f"an earlier attempt may have published part {index + 1}, and "
+            f"{target.channel.get_network_display()} cannot be asked: check the channel, then settle it"
+        ) from exc
+    except ConnectorError as exc:
+        _close(attempt, AttemptOutcome.TIMED_OUT, error=str(exc))
+        raise _Unknown(f"could not ask the network whether part {index + 1} went through: {exc}") from exc
+    _close(
+        attempt,
+        AttemptOutcome.FOUND if found else AttemptOutcome.NOT_FOUND,
+        native_id=found.native_id if found else "",
+    )
+    return found
+
+
+def _send(target: Target, index: int, outgoing: Outgoing, connector: Connector, worker: str) -> Published:
+    # Committed before the network is called: if this process dies, the next worker sees it and looks up.
+    attempt = Attempt.objects.create(
+        target=target,
+        part=index,
+        idempotency_key=outgoing.idempotency_key,
+        action="send",
+        worker=worker,
+        started_at=timezone.now(),
+    )
+    try:
+        published = connector.publish(outgoing)
+    except (AuthError, NotImplementedError) as exc:
+        _close(attempt, AttemptOutcome.FAILED, error=str(exc))
+        raise _Refused(str(exc)) from exc
+    except ConnectorError as exc:
+        if exc.retryable or exc.status is None or exc.status >= 500:
+            _close(attempt, AttemptOutcome.TIMED_OUT, error=str(exc))
+            raise _Unknown(f"no clear answer from the network for part {index + 1}: {exc}") from exc
+        _close(attempt, AttemptOutcome.FAILED, error=str(exc))
+        raise _Refused(str(exc)) from exc
+    except (TimeoutError, OSError) as exc:
+        _close(attempt, AttemptOutcome.TIMED_OUT, error=f"{type(exc).__name__}: {exc}")
+        raise _Unknown(f"no answer from the network for part {index + 1}: {exc}") from exc
+    _close(attempt, AttemptOutcome.PUBLISHED, native_id=published.native_id)
+    return published
+
+
+def _close(attempt: Attempt, outcome: str, *, native_id: str = "", error: str = "") -> None:
+    Attempt.objects.filter(pk=attempt.pk).update(
+        outcome=outcome, native_id=native_id[:300], error=error[:2000], finished_at=timezone.now()
+    )
+
+
+def _keep_part(target: Target, index: int, published: Published, *, lease: timedelta) -> None:
+    target.published_parts = [
+        *target.published_parts[:index],
+        {"native_id": published.native_id, "url": published.url},
+    ]
+    if index == 0:
+        target.native_id, target.url = published.native_id[:300], published.url[:1000]
+    target.lease_until = timezone.now() + lease
+    Target.objects.filter(pk=target.pk).update(
+        published_parts=target.published_parts,
+        native_id=target.native_id,
+        url=target.url,
+        lease_until=target.lease_until,
+    )
+
+
+def _finish(target: Target) -> None:
+    with transaction.atomic():
+        target.state, target.error, target.published_at = TargetState.PUBLISHED, "", timezone.now()
+        target.next_attempt_at = target.lease_until = None
+        target.save(
+            update_fields=["state", "error", "published_at", "next_attempt_at", "lease_until", "updated_at"]
+        )
+        record(target.post, "published", channel=str(target.channel), url=target.url, parts=len(target.parts))
+    _store_item(target)
+
+
+def _set_unknown(target: Target, error: str, *, retry: bool) -> None:
+    unknowns = Attempt.objects.filter(target=target, outcome=AttemptOutcome.TIMED_OUT).count()
+    wait = UNKNOWN_BACKOFF[min(max(unknowns - 1, 0), len(UNKNOWN_BACKOFF) - 1)]
+    target.state, target.error, target.lease_until = TargetState.OUTCOME_UNKNOWN, error[:2000], None
+    target.next_attempt_at = timezone.now() + wait if retry else None
+    target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
+    record(target.post, "outcome_unknown", channel=str(target.channel), error=error[:500], will_retry=retry)
+
+
+def _set_failed(target: Target, error: str) -> None:
+    target.state, target.error, target.lease_until, target.next_attempt_at = (
+        TargetState.FAILED,
+        error[:2000],
+        None,
+        None,
+    )
+    target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
+    record(target.post, "failed", channel=str(target.channel), error=error[:500])
+
+
+def _store_item(target: Target) -> None:
+    """The published post joins the workspace's items, so its replies thread to it and its metrics count."""
+    from townhall.items.models import Direction, Item
+
+    if not target.native_id:
+        return
+    channel = target.channel
+    try:
+        with transaction.atomic():
+            Item.objects.get_or_create(
+                workspace_id=channel.workspace_id,
+                network=channel.network,
+                native_id=target.native_id,
+                defaults={
+                    "channel": channel,
+                    "direction": Direction.OUTBOUND,
+                    "created_at": target.published_at or timezone.now(),
+                    "text": "\n\n".join(target.parts),
+                    "url": target.url[:1000],
+                    "raw": {"townhall_post": target.post_id},
+                },
+            )
+    except IntegrityError:  # a sync brought it in at the same moment
+        pass
