@@ -7,11 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from atproto_client.models.string_formats import TID_RE
 
 from conftest import SHARED_DATA
 from townhall.connectors import bluesky as bluesky_connector
 from townhall.connectors.base import Outgoing
-from townhall.connectors.bluesky import BlueskyConnector, Listed, next_page_cursor, rich_text_facets
+from townhall.connectors.bluesky import (
+    BlueskyConnector,
+    Listed,
+    next_page_cursor,
+    record_key,
+    rich_text_facets,
+)
 from townhall.connectors.http import ConnectorError, HttpClient
 from townhall.connectors.models import Channel
 from townhall.connectors.services import do_create_channel
@@ -229,6 +236,51 @@ def test_listening_search_brings_posts_that_do_not_tag_the_brand(
     assert do_sync(channel, connector=connector).imported == 0
 
 
+def test_a_post_sent_with_a_key_is_found_by_lookup_and_sent_once(
+    bluesky: BlueskyNetwork, workspace: Workspace
+) -> None:
+    brand = bluesky.account("brand")
+    fan = bluesky.account("fan")
+    question = fan.post(f"@{brand.handle} when is v2 out?", mentions={f"@{brand.handle}": brand.did})
+    channel = brand_channel(workspace, bluesky, brand)
+    post = Outgoing(text="Version 2 ships today #launch", idempotency_key="scheduled-post-17")
+    assert BlueskyConnector(config_of(channel)).lookup(post) is None
+
+    published = BlueskyConnector(config_of(channel)).publish(post)
+    assert published.native_id == f"at://{brand.did}/app.bsky.feed.post/{record_key('scheduled-post-17')}"
+    # The PDS took the derived record key, and the AppView indexed the post like any other.
+    feed = bluesky.wait(
+        lambda: brand.call("GET", "app.bsky.feed.getAuthorFeed", actor=brand.did)["feed"] or None
+    )
+    assert [entry["post"]["uri"] for entry in feed] == [published.native_id]
+
+    # Another worker, after the first one's attempt timed out: it finds the post rather than sending it.
+    found = BlueskyConnector(config_of(channel)).lookup(post)
+    assert found is not None
+    assert (found.native_id, found.url) == (published.native_id, published.url)
+    assert found.raw == published.raw  # the CID and the facets
+    unused = Outgoing(text="Version 2 ships today #launch", idempotency_key="scheduled-post-18")
+    assert BlueskyConnector(config_of(channel)).lookup(unused) is None
+
+    # Sending it again anyway: the PDS refuses a second record under that key, and the first is returned.
+    again = BlueskyConnector(config_of(channel)).publish(post)
+    assert (again.native_id, again.raw["cid"]) == (published.native_id, published.raw["cid"])
+    assert [r["text"] for r in bluesky.records(brand.did, "app.bsky.feed.post")] == [post.text]
+
+    # A reply with a key, likewise.
+    connector = BlueskyConnector(config_of(channel))
+    reply = Outgoing(text="Today!", reply_to=question["uri"], idempotency_key="reply-5")
+    answered = connector.publish(reply)
+    found = connector.lookup(reply)
+    assert found is not None and found.native_id == answered.native_id
+    sent = bluesky.record(answered.native_id)
+    assert sent is not None and sent["reply"]["parent"]["uri"] == question["uri"]
+    with pytest.raises(NotImplementedError):
+        connector.lookup(Outgoing(text="Today!", reply_to=question["uri"]))
+    connector.moderate("delete", answered.native_id)
+    assert connector.lookup(reply) is None
+
+
 # -- the pure parts, no network -------------------------------------------------------------------------
 
 
@@ -251,6 +303,20 @@ def test_facets_follow_the_reference_rich_text_cases() -> None:
             for i, t in zip(case["expected_indices"], case["expected_tags"], strict=True)
         ]
         assert tags == want, case["input"]
+
+
+def test_record_keys_are_valid_tids_stable_for_a_key() -> None:
+    keys = [record_key(f"scheduled-post-{n}") for n in range(2000)]
+    assert len(set(keys)) == len(keys)
+    assert record_key("scheduled-post-1") == keys[1]
+    for key in [*keys, record_key(""), record_key("é/ü " * 300)]:
+        assert len(key) == 13 and TID_RE.match(key), key
+        value = 0
+        for char in key:
+            value = value * 32 + "234567abcdefghijklmnopqrstuvwxyz".index(char)
+        assert value < 2**63  # the top bit of a TID is zero
+        when = datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+        assert datetime(2023, 1, 1, tzinfo=UTC) <= when < datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def test_a_mention_that_resolves_to_nobody_stays_plain_text() -> None:

@@ -214,6 +214,35 @@ def test_replies_over_the_character_limit_are_refused_before_posting(
     assert posted == []
 
 
+def test_a_status_sent_with_a_key_is_found_by_lookup_and_sent_once(
+    mastodon_mock: MastodonMock, workspace: Workspace
+) -> None:
+    mock = mastodon_mock
+    brand, alice = mock.user("brand"), mock.user("alice")
+    question = mock.post(alice, f"@{brand.username} is the export broken?")
+    channel = brand_channel(workspace, mock, brand)
+    reply = Outgoing(text="A fix  ships\ntoday", reply_to=question["id"], idempotency_key="scheduled-post-9")
+    assert MastodonConnector(config_of(channel)).lookup(reply) is None
+
+    published = MastodonConnector(config_of(channel)).publish(reply)
+    again = MastodonConnector(config_of(channel)).publish(reply)  # the same key: Mastodon keeps the first
+    assert again.native_id == published.native_id
+    mock.post(brand, "Unrelated news")
+    posted = mock.call(brand, "GET", f"/api/v1/accounts/{brand.id}/statuses").json()
+    assert [plain_text(s["content"]) for s in posted] == [
+        "Unrelated news",
+        f"@{alice.username} A fix ships\ntoday",  # as HTML shows it: runs of spaces are one
+    ]
+
+    # Another worker, after the first one's attempt timed out, finds the reply (mention and all).
+    found = MastodonConnector(config_of(channel)).lookup(reply)
+    assert found is not None
+    assert (found.native_id, found.url, found.raw) == (published.native_id, published.url, published.raw)
+    connector = MastodonConnector(config_of(channel))
+    assert connector.lookup(Outgoing(text="A fix ships today")) is None  # the same words, but no reply
+    assert connector.lookup(Outgoing(text="never sent", reply_to=question["id"])) is None
+
+
 # -- captured responses replayed ------------------------------------------------------------------------
 
 
@@ -497,3 +526,63 @@ def test_moderation_acts_on_the_author_of_a_status() -> None:
         1204,
         "https://fosstodon.org/@alex",
     )
+
+
+def test_publish_sends_the_posts_idempotency_key() -> None:
+    replay = Replay(
+        {
+            "GET /api/v2/instance": lambda r: respond("instance_v2"),
+            "POST /api/v1/statuses": lambda r: respond("status_posted"),
+        }
+    )
+    connector = replay.connector()
+    connector.publish(Outgoing(text="hello", idempotency_key="post-7", extra={"idempotency_key": "older"}))
+    connector.publish(Outgoing(text="hello", extra={"idempotency_key": "older"}))
+    assert [r.headers["Idempotency-Key"] for r in replay.sent("POST", "/api/v1/statuses")] == [
+        "post-7",
+        "older",
+    ]
+
+
+def test_lookup_finds_a_status_by_the_text_mastodon_rendered() -> None:
+    """Real content HTML: h-card mentions without the domain, links cut into invisible/ellipsis spans."""
+    reply = captured("status_posted")["body"]  # "@Gargron sent, check your inbox", answering a DM
+    link = copy.deepcopy(captured("status")["body"])
+    link.update(
+        id="103186150000000000", account=reply["account"], url="https://mastodon.social/@trwnh/1031861500"
+    )
+    link["content"] = (
+        '<p><span class="h-card" translate="no"><a href="https://fosstodon.org/@alex" class="u-url mention">'
+        "@<span>alex</span></a></span> read this:<br />" + link["content"].removeprefix("<p>")
+    )
+    boost = {**copy.deepcopy(link), "id": "103186160000000000", "reblog": copy.deepcopy(link)}
+    statuses = [boost, link, reply]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        assert dict(request.url.params) == {"limit": "40", "exclude_reblogs": "true"}
+        return httpx.Response(200, json=statuses)  # the boost too, as a server that ignores the filter
+
+    replay = Replay(
+        {
+            "GET /api/v1/accounts/verify_credentials": me,
+            "GET /api/v1/accounts/14715/statuses": page,
+            "GET /api/v1/statuses/103186010357960355": lambda r: respond("status_dm"),
+        }
+    )
+    connector = replay.connector()
+    found = connector.lookup(Outgoing(text="sent, check your inbox", reply_to="103186010357960355"))
+    assert found is not None
+    assert (found.native_id, found.url) == (
+        "103186144531220480",
+        "https://mastodon.social/@trwnh/103186144531220480",
+    )
+    said = (
+        "@alex@fosstodon.org read this:\n"
+        '"I lost my inheritance with one wrong digit on my sort code"\n\n'
+        "https://www.theguardian.com/money/2019/dec/07/"
+        "i-lost-my-inheritance-to-an-unscrupulous-company-with-one-wrong-digit-on-my-sort-code"
+    )
+    found = connector.lookup(Outgoing(text=said))
+    assert found is not None and found.native_id == "103186150000000000"
+    assert connector.lookup(Outgoing(text="sent, check your inbox")) is None  # not as a reply: another status
+    assert connector.lookup(Outgoing(text="never sent")) is None

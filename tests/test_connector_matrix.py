@@ -10,7 +10,7 @@ import pytest
 from townhall.connectors import matrix
 from townhall.connectors.base import Outgoing
 from townhall.connectors.http import AuthError, ConnectorError, HttpClient
-from townhall.connectors.matrix import MatrixConnector
+from townhall.connectors.matrix import KEY_FIELD, MatrixConnector, transaction_id
 from townhall.connectors.models import Channel
 from townhall.connectors.services import do_create_channel
 from townhall.connectors.sync import config_of, do_sync
@@ -234,3 +234,80 @@ def test_a_sync_cut_short_resumes_exactly_where_it_stopped(
     assert sorted(items_of(workspace)) == [f"message {n}" for n in range(5)]
     channel.refresh_from_db()
     assert list(channel.cursor["rooms"]) == [room]
+
+
+def own_messages(user: MatrixUser, room: str, text: str) -> list[dict[str, Any]]:
+    """The user's messages in the room that say `text`, as any member reads the room."""
+    page = user.call("GET", f"/_matrix/client/v3/rooms/{q(room)}/messages", dir="b", limit=100)
+    return [
+        e
+        for e in page["chunk"]
+        if e["type"] == "m.room.message" and e["sender"] == user.user_id and e["content"].get("body") == text
+    ]
+
+
+def test_a_post_sent_with_a_key_is_found_by_lookup_and_sent_once(
+    synapse: Synapse, workspace: Workspace
+) -> None:
+    brand = fresh(synapse, "brand")
+    fan = fresh(synapse, "fan")
+    room = brand.create_room("Announcements")
+    fan.join(room)
+    channel = brand_channel(workspace, synapse, brand, default_room=room)
+    post = Outgoing(text="Version 2 ships today", idempotency_key="scheduled-post-17")
+    assert MatrixConnector(config_of(channel)).lookup(post) is None
+
+    published = MatrixConnector(config_of(channel)).publish(post)
+    sent = fan.event(room, published.raw["event_id"])
+    assert sent["content"]["body"] == "Version 2 ships today"
+    assert sent["content"][KEY_FIELD] == "scheduled-post-17"
+    fan.send(room, "Great news")  # others talk after it: lookup reads past them
+    brand.send(room, "Release notes follow")
+
+    # Another worker, after the first one's attempt timed out: it finds the message rather than sending it.
+    found = MatrixConnector(config_of(channel)).lookup(post)
+    assert found is not None
+    assert (found.native_id, found.url, found.raw) == (published.native_id, published.url, published.raw)
+    unused = Outgoing(text="Version 2 ships today", idempotency_key="scheduled-post-18")
+    assert MatrixConnector(config_of(channel)).lookup(unused) is None
+
+    # Sending it again anyway: the same transaction, so the homeserver answers with the same event.
+    again = MatrixConnector(config_of(channel)).publish(post)
+    assert again.native_id == published.native_id
+    assert len(own_messages(brand, room, "Version 2 ships today")) == 1
+    assert transaction_id("scheduled-post-17") == transaction_id("scheduled-post-17")
+    assert transaction_id("a/b c") != transaction_id("a/b d")
+
+
+def test_lookup_finds_replies_and_only_the_channels_own_messages(
+    synapse: Synapse, workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brand = fresh(synapse, "brand")
+    fan = fresh(synapse, "fan")
+    room = brand.create_room("Support")
+    fan.join(room)
+    question = fan.send(room, "Is the export broken?")
+    connector = MatrixConnector(config_of(brand_channel(workspace, synapse, brand)))
+    reply = Outgoing(text="A fix ships today", reply_to=f"{room}/{question}", idempotency_key="reply-3")
+    published = connector.publish(reply)
+    found = connector.lookup(reply)
+    assert found is not None and found.native_id == published.native_id
+
+    # Someone else's message carrying a key is not the channel's post.
+    path = f"/_matrix/client/v3/rooms/{q(room)}/send/m.room.message/copycat"
+    fan.call("PUT", path, {"msgtype": "m.text", "body": "me too", KEY_FIELD: "reply-4"})
+    assert (
+        connector.lookup(Outgoing(text="me too", extra={"room_id": room}, idempotency_key="reply-4")) is None
+    )
+    with pytest.raises(NotImplementedError):
+        connector.lookup(Outgoing(text="A fix ships today", reply_to=f"{room}/{question}"))
+
+    # It reads back LOOKUP_DEPTH of the channel's messages, a page at a time, and no further.
+    monkeypatch.setattr(matrix, "PAGE_SIZE", 2)
+    monkeypatch.setattr(matrix, "LOOKUP_DEPTH", 4)
+    for n in range(3):
+        brand.send(room, f"later {n}")
+    found = connector.lookup(reply)
+    assert found is not None and found.native_id == published.native_id
+    brand.send(room, "later 3")
+    assert connector.lookup(reply) is None

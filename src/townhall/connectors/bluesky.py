@@ -49,6 +49,13 @@ BACKFILL = 200  # how many mentions the first sync of a channel brings in
 KIND_OF_REASON = {"mention": "mention", "reply": "reply", "quote": "mention"}
 SESSION_GONE = frozenset({"ExpiredToken", "InvalidToken"})  # a cached session no longer usable
 THREADGATE = "app.bsky.feed.threadgate"
+POST = "app.bsky.feed.post"
+# Record keys derived from idempotency keys (`record_key`) are TIDs whose time lies in this window, from
+# 2023-01-01 UTC on, about 13 months long (2**45 microseconds): a past moment the network existed in, so no
+# tool reading the key as a time sees a post from before Bluesky or from the future.
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
+TID_EPOCH_MICROS = 1_672_531_200_000_000
+TID_SPAN_MICROS = 2**45
 
 
 class XrpcError(ConnectorError):
@@ -474,8 +481,15 @@ class BlueskyConnector(Connector):
     # -- writing -------------------------------------------------------------------------------------
 
     def publish(self, post: Outgoing) -> Published:
-        """A post, or a reply to `reply_to` (an at:// URI), with mention, link and hashtag facets."""
+        """A post, or a reply to `reply_to` (an at:// URI), with mention, link and hashtag facets.
+
+        With an idempotency key the post's record key is `record_key(key)`, so every attempt to send the
+        post writes the same record: when the PDS refuses one because that record exists (the reference
+        PDS answers HTTP 500, which HttpClient retries before giving up), an earlier attempt went
+        through, and that post is returned.
+        """
         client = self._login()
+        rkey = record_key(post.idempotency_key) if post.idempotency_key else None
         with sdk_errors():
             reply = self._reply_ref(post.reply_to) if post.reply_to else None
             langs = post.extra.get("langs") or self.config.settings.get("langs") or None
@@ -486,11 +500,44 @@ class BlueskyConnector(Connector):
                 reply=reply,
                 langs=langs,
             )
-            created = client.app.bsky.feed.post.create(self.did, record)
+            try:
+                created = client.app.bsky.feed.post.create(self.did, record, rkey=rkey)
+            except ConnectorError:
+                earlier = self._published_at(rkey) if rkey else None
+                if earlier is None:
+                    raise
+                return earlier
         return Published(
             native_id=created.uri,
             url=self.post_url(self.handle, created.uri),
             raw={"cid": created.cid, "facets": [get_model_as_dict(f) for f in record.facets or []]},
+        )
+
+    def lookup(self, post: Outgoing) -> Published | None:
+        """The post an earlier attempt to send `post` created: the record at `record_key(key)`, or None.
+
+        Exact, unlike a search: the key names the record. A post deleted since is not found.
+        """
+        if not post.idempotency_key:
+            raise NotImplementedError("without an idempotency key, Bluesky cannot tell an earlier attempt")
+        with sdk_errors():
+            return self._published_at(record_key(post.idempotency_key))
+
+    def _published_at(self, rkey: str) -> Published | None:
+        """The channel's post with record key `rkey`, or None when there is none."""
+        client = self._login()
+        params = models.ComAtprotoRepoGetRecord.Params(repo=self.did, collection=POST, rkey=rkey)
+        try:
+            found = client.com.atproto.repo.get_record(params)
+        except XrpcError as exc:
+            if exc.error != "RecordNotFound":
+                raise
+            return None
+        value = get_model_as_dict(found.value)
+        return Published(
+            native_id=found.uri,
+            url=self.post_url(self.handle, found.uri),
+            raw={"cid": str(found.cid), "facets": value.get("facets") or []},
         )
 
     def facets(self, text: str) -> list[models.AppBskyRichtextFacet.Main]:
@@ -631,6 +678,20 @@ class BlueskyConnector(Connector):
         service = str(self.config.settings.get("moderation_service", ""))
         headers = {"atproto-proxy": f"{service}#atproto_labeler"} if service else None
         self._login().com.atproto.moderation.create_report(data, headers=headers)
+
+
+def record_key(idempotency_key: str) -> str:
+    """The record key of the post sent with `idempotency_key`: a valid TID, the same for the same key.
+
+    A TID is 64 bits, the top one zero, then 53 bits of microseconds since the epoch and 10 bits of clock
+    id, written as 13 base32-sortable characters. Here the microseconds are a point of the TID window
+    (TID_EPOCH_MICROS plus a digest of the key, modulo TID_SPAN_MICROS) and the clock id is 10 more bits
+    of the digest: 55 bits in all, so two keys of one account meet only by a negligible chance.
+    """
+    digest = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+    micros = TID_EPOCH_MICROS + (digest >> 10) % TID_SPAN_MICROS
+    value = (micros << 10) | (digest & 0x3FF)
+    return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
 
 
 def record_uri(uri: str) -> AtUri:

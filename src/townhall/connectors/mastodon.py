@@ -376,16 +376,12 @@ class MastodonConnector(Connector):
         )
 
     def publish(self, post: Outgoing) -> Published:
-        text = post.text.strip()
-        if not text:
-            raise ConnectorError("a Mastodon status needs text")
         visibility = str(post.extra.get("visibility") or self.config.settings.get("visibility") or "public")
         if visibility not in VISIBILITIES:
             raise ConnectorError(f"{visibility!r} is not a Mastodon visibility ({', '.join(VISIBILITIES)})")
+        text, parent = self._status_text(post)
         body: dict[str, Any] = {}
-        if post.reply_to:
-            parent = self._json("GET", f"/api/v1/statuses/{quote(post.reply_to, safe='')}")
-            text = self._with_mention(text, parent.get("account") or {})
+        if parent is not None:
             # A reply never reaches a wider audience than what it answers: a DM is answered by DM.
             narrowest = max(
                 VISIBILITIES.index(visibility), VISIBILITIES.index(parent.get("visibility", "public"))
@@ -402,13 +398,44 @@ class MastodonConnector(Connector):
         if post.extra.get("language"):
             body["language"] = post.extra["language"]
         # HttpClient retries a POST that timed out; the key makes Mastodon keep only the first one.
-        key = str(post.extra.get("idempotency_key") or uuid.uuid4())
+        key = post.idempotency_key or str(post.extra.get("idempotency_key") or uuid.uuid4())
         sent = self._json("POST", "/api/v1/statuses", json=body, headers={"Idempotency-Key": key})
-        return Published(
-            native_id=str(sent["id"]),
-            url=str(sent.get("url") or sent.get("uri") or ""),
-            raw={k: sent.get(k) for k in ("id", "uri", "visibility", "in_reply_to_id", "created_at")},
+        return _published(sent)
+
+    def lookup(self, post: Outgoing) -> Published | None:
+        """The channel's status that an earlier attempt to send `post` left, found by its text, or None.
+
+        Mastodon keeps the Idempotency-Key only to turn a repeated POST into the first status (for about
+        an hour), and shows it nowhere, so this reads the account's latest statuses (one page of 40,
+        boosts left out) for one that says what `post` would say (mentions as Mastodon renders them,
+        whitespace aside) and answers the same status (or none). Its limits: it cannot tell the status
+        from an identical one the account posted earlier (the same text, the same reply target), and it
+        misses one that 40 newer statuses have pushed off the page or that was deleted or edited since.
+        """
+        text, _ = self._status_text(post)
+        wanted = _comparable(text)
+        account_id = quote(str(self.account()["id"]), safe="")
+        statuses = self._json(
+            "GET",
+            f"/api/v1/accounts/{account_id}/statuses",
+            params={"limit": PAGE, "exclude_reblogs": "true"},
         )
+        for status in statuses:
+            if status.get("reblog") or str(status.get("in_reply_to_id") or "") != post.reply_to:
+                continue
+            if _comparable(plain_text(str(status.get("content") or ""))) == wanted:
+                return _published(status)
+        return None
+
+    def _status_text(self, post: Outgoing) -> tuple[str, dict[str, Any] | None]:
+        """The text a status for `post` says, and the status it answers (None for a new post)."""
+        text = post.text.strip()
+        if not text:
+            raise ConnectorError("a Mastodon status needs text")
+        if not post.reply_to:
+            return text, None
+        parent: dict[str, Any] = self._json("GET", f"/api/v1/statuses/{quote(post.reply_to, safe='')}")
+        return self._with_mention(text, parent.get("account") or {}), parent
 
     def _with_mention(self, text: str, author: dict[str, Any]) -> str:
         """The reply text starting with a mention of the author (Mastodon notifies only who is mentioned)."""
@@ -495,6 +522,23 @@ class MastodonConnector(Connector):
                 "replies": int(status.get("replies_count") or 0),
             }
         return found
+
+
+def _published(status: dict[str, Any]) -> Published:
+    return Published(
+        native_id=str(status["id"]),
+        url=str(status.get("url") or status.get("uri") or ""),
+        raw={k: status.get(k) for k in ("id", "uri", "visibility", "in_reply_to_id", "created_at")},
+    )
+
+
+def _comparable(text: str) -> str:
+    """Status text as `lookup` compares it: mentions as a lower-cased @username, whitespace runs as one space.
+
+    Mastodon's HTML shows a mention as @username, without the domain and in the account's own spelling.
+    """
+    text = MASTODON_MENTION.sub(lambda m: f"@{m.group(2).lower()}", text)
+    return " ".join(text.split())
 
 
 def _decoded(response: httpx.Response) -> Any:

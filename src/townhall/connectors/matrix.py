@@ -18,6 +18,7 @@ event's sender) or a bare "@user:server" (every joined room).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -43,6 +44,10 @@ PAGE_SIZE = 100
 MESSAGE_FILTER = json.dumps({"types": ["m.room.message"], "lazy_load_members": True}, separators=(",", ":"))
 # Clients before Matrix 1.13 quote the replied-to message at the top of a reply's body.
 REPLY_FALLBACK = re.compile(r"\A(?:>[^\n]*\n)+\n")
+# Where a published message carries its post's idempotency key: Matrix lets content hold fields of one's own
+# under a namespaced name, and clients ignore them.
+KEY_FIELD = "org.townhall.idempotency_key"
+LOOKUP_DEPTH = 200  # how many of the channel's latest messages in a room `lookup` reads
 
 
 def split_native_id(native_id: str) -> tuple[str, str]:
@@ -51,6 +56,11 @@ def split_native_id(native_id: str) -> tuple[str, str]:
     if not sep:
         return "", native_id
     return room_id, rest
+
+
+def transaction_id(idempotency_key: str) -> str:
+    """The transaction id of every attempt to send one post: a digest, so any key is a safe path segment."""
+    return "townhall-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
 
 
 def matrix_to(room_id: str, event_id: str = "") -> str:
@@ -241,12 +251,15 @@ class MatrixConnector(Connector):
         )
 
     def publish(self, post: Outgoing) -> Published:
-        """A message in a room; a reply goes to the answered event's room and thread, mentions its sender."""
+        """A message in a room; a reply goes to the answered event's room and thread, mentions its sender.
+
+        With an idempotency key, the key rides in the message's content (for `lookup`) and names the
+        transaction, so the homeserver keeps one message for every PUT of the same post.
+        """
+        room_id = self._room_of(post)
         content: dict[str, Any] = {"msgtype": "m.text", "body": post.text}
         if post.reply_to:
-            room_id, event_id = split_native_id(post.reply_to)
-            if not room_id or not event_id.startswith("$"):
-                raise ConnectorError(f"{post.reply_to!r} is not a Matrix message id (<room_id>/<event_id>)")
+            event_id = split_native_id(post.reply_to)[1]
             parent = self._call("GET", f"/rooms/{q(room_id)}/event/{q(event_id)}")
             relation: dict[str, Any] = {"m.in_reply_to": {"event_id": event_id}}
             parent_relation = (parent.get("content") or {}).get("m.relates_to") or {}
@@ -258,19 +271,62 @@ class MatrixConnector(Connector):
             content["m.relates_to"] = relation
             if parent.get("sender") and parent["sender"] != self.own_user():
                 content["m.mentions"] = {"user_ids": [parent["sender"]]}
+        if post.idempotency_key:
+            content[KEY_FIELD] = post.idempotency_key
+            txn = transaction_id(post.idempotency_key)
         else:
-            room_id = str(post.extra.get("room_id") or self.config.settings.get("default_room") or "")
-            if not room_id:
-                rooms = self.joined_rooms()
-                if len(rooms) != 1:
-                    raise ConnectorError(
-                        "say which room to post in (extra room_id or the channel's default_room)"
-                    )
-                room_id = rooms[0]
-        # The same transaction id on a retried PUT makes the homeserver send the message only once.
-        txn = str(post.extra.get("txn_id") or uuid.uuid4().hex)
+            # The same transaction id on a retried PUT makes the homeserver send the message only once.
+            txn = str(post.extra.get("txn_id") or uuid.uuid4().hex)
         sent = self._call("PUT", f"/rooms/{q(room_id)}/send/m.room.message/{q(txn)}", body=content)
-        event_id = str(sent["event_id"])
+        return self._published(room_id, str(sent["event_id"]))
+
+    def lookup(self, post: Outgoing) -> Published | None:
+        """The message an earlier attempt to send `post` left in its room, or None.
+
+        A PUT repeated with the same transaction id returns the first event only on the same access token
+        and only while the homeserver remembers the transaction (Synapse: about half an hour), and it sends
+        the message when there was none; so instead this reads the room backwards, the channel's own
+        messages only, for the one whose content carries the post's idempotency key. Its limits: it reads
+        the latest LOOKUP_DEPTH of them, and a redacted message has lost its content, key included.
+        """
+        if not post.idempotency_key:
+            raise NotImplementedError("without an idempotency key, Matrix cannot tell an earlier attempt")
+        room_id = self._room_of(post)
+        own = self.own_user()
+        wanted = json.dumps({"types": ["m.room.message"], "senders": [own]}, separators=(",", ":"))
+        params: dict[str, Any] = {"dir": "b", "filter": wanted}
+        read = 0
+        while read < LOOKUP_DEPTH:
+            params["limit"] = min(PAGE_SIZE, LOOKUP_DEPTH - read)
+            page = self._call("GET", f"/rooms/{q(room_id)}/messages", params=params)
+            chunk = page.get("chunk") or []
+            for event in chunk:
+                content = event.get("content") or {}
+                if event.get("sender") == own and content.get(KEY_FIELD) == post.idempotency_key:
+                    return self._published(room_id, str(event["event_id"]))
+            read += len(chunk)
+            if not chunk or not page.get("end"):
+                break
+            params["from"] = page["end"]
+        return None
+
+    def _room_of(self, post: Outgoing) -> str:
+        """The room `post` goes to: the answered message's, else the one it names or the channel's."""
+        if post.reply_to:
+            room_id, event_id = split_native_id(post.reply_to)
+            if not room_id or not event_id.startswith("$"):
+                raise ConnectorError(f"{post.reply_to!r} is not a Matrix message id (<room_id>/<event_id>)")
+            return room_id
+        room_id = str(post.extra.get("room_id") or self.config.settings.get("default_room") or "")
+        if room_id:
+            return room_id
+        rooms = self.joined_rooms()
+        if len(rooms) != 1:
+            raise ConnectorError("say which room to post in (extra room_id or the channel's default_room)")
+        return rooms[0]
+
+    @staticmethod
+    def _published(room_id: str, event_id: str) -> Published:
         return Published(
             native_id=f"{room_id}/{event_id}",
             url=matrix_to(room_id, event_id),

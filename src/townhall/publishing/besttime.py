@@ -180,9 +180,8 @@ def score(
                 float(q) for q in gamma.ppf(tails, shape[h] / dispersion, scale=dispersion / rate[h])
             )
         rate_per_1k = None if rates is None else float(rates[h])
-        return Slot(
-            h, float(expected[h]), min(low, expected[h]), max(high, expected[h]), int(posts[h]), rate_per_1k
-        )
+        mean = float(expected[h])
+        return Slot(h, mean, min(low, mean), max(high, mean), int(posts[h]), rate_per_1k)
 
     chosen: list[int] = []
     if own or rest:

@@ -30,6 +30,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "listening.view": _STAFF,
     "listening.manage": _MANAGERS,
     "webhooks.manage": _ADMINS,
+    # Writers compose and submit; reviewers named by an approval policy approve; managers run the schedule.
+    "publishing.view": _STAFF,
+    "publishing.write": _WRITERS,
+    "publishing.manage": _MANAGERS,
 }
 
 
