@@ -90,12 +90,13 @@ def test_the_periodic_jobs_are_registered_on_cron_schedules() -> None:
         "inbox_clock",
         "listening_pulse",
         "retry_webhooks",
+        "publishing_clock",
     } <= registered
 
     def due(at: datetime) -> set[str]:
         return {task.name for task in HUEY.read_periodic(at)}
 
-    every_minute = {"inbox_clock", "retry_webhooks"}
+    every_minute = {"inbox_clock", "retry_webhooks", "publishing_clock"}
     every_5 = {"sync_channels"}
     every_10 = {"listening_pulse"}
     assert due(datetime(2026, 1, 1, 3, 17)) == {"purge_expired_sessions"} | every_minute

@@ -283,3 +283,26 @@ def test_published_posts_cannot_change_and_bad_input_says_what_is_wrong(
     publish(net)
     with pytest.raises(Conflict, match="can no longer change"):
         compose.do_update_post(post=Post.objects.get(pk=post.pk), actor=None, changes={"body": "y"})
+
+
+def test_cli_publish_run_sends_what_is_due_and_says_what_happened(
+    workspace: Workspace, channels: dict[str, Channel]
+) -> None:
+    from click.testing import CliRunner
+
+    from townhall.cli import main
+
+    post = compose.do_create_post(
+        workspace=workspace,
+        author=None,
+        body="Hi",
+        channel_ids=[channels["bluesky"].pk],
+        scheduled_at=timezone.now() + timedelta(hours=1),
+    )
+    approvals.do_submit(post=post, actor=None)
+    Target.objects.update(scheduled_at=timezone.now())
+    result = CliRunner().invoke(main, ["publish", "run", "--once"], catch_exceptions=False)
+    # The channel has no credentials: the post fails with the connector's own words, nothing is guessed.
+    assert result.exit_code == 0 and '"failed": 1' in result.output
+    target = post.targets.get()
+    assert target.state == TargetState.FAILED and target.error

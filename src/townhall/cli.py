@@ -489,6 +489,9 @@ def demo(data: Path | None, username: str, host: str) -> None:
     from townhall.listening.services import do_seed_demo as seed_listening
 
     seed_listening(workspace=ws)
+    from townhall.publishing.demo import do_seed_demo as seed_publishing
+
+    seed_publishing(workspace=ws, owner=account)
     run = do_import_file(workspace=ws, path=path, fmt="twcs")
     rollups.run()
     click.echo(f"demo workspace '{ws.slug}': {run.imported} items imported ({run.duplicates} already there)")
@@ -653,6 +656,32 @@ def intents_train(name: str, data: Path, workspace_slug: str | None, model_path:
             }
         )
     )
+
+
+@main.group()
+def publish() -> None:
+    """Publishing: run the worker that sends scheduled posts."""
+
+
+@publish.command("run")
+@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between looks at the schedule.")
+def publish_run(once: bool, interval: float) -> None:
+    """Send due posts, each exactly once; one JSON line per round that sent something."""
+    _setup_django()
+    import time as clock
+
+    from townhall.publishing.approvals import expire_overdue
+    from townhall.publishing.publisher import run_due
+
+    while True:
+        expired = expire_overdue()
+        counts = run_due()
+        if counts or expired or once:
+            click.echo(json.dumps({"expired_approvals": expired, **counts}))
+        if once:
+            return
+        clock.sleep(interval)
 
 
 @main.group()

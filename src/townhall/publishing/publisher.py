@@ -30,6 +30,7 @@ from django.utils import timezone
 from townhall.connectors.base import Connector, Outgoing, Published
 from townhall.connectors.http import AuthError, ConnectorError
 from townhall.connectors.models import Channel
+from townhall.core.errors import TownhallError
 from townhall.publishing.compose import record
 from townhall.publishing.models import Attempt, AttemptOutcome, Target, TargetState
 from townhall.publishing.schedule import refresh_status
@@ -113,7 +114,13 @@ def publish_target(
         return str(target.state)
     connector: Connector | None = None
     try:
-        connector = factory(target.channel)
+        try:
+            connector = factory(target.channel)
+        except TownhallError as exc:
+            raise _Refused(
+                f"{target.channel.get_network_display()} has no connector that publishes for Townhall: "
+                "post it by hand, then mark it published with its link"
+            ) from exc
         for index in range(len(target.published_parts), len(target.parts)):
             outgoing = _outgoing(target, index)
             found = (

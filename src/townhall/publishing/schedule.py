@@ -130,7 +130,9 @@ def do_settle(*, target: Target, actor: Any, published: bool, url: str = "", nat
     from townhall.publishing.models import Attempt, AttemptOutcome
 
     target = Target.objects.select_for_update().select_related("channel", "post").get(pk=target.pk)
-    if target.state != TargetState.OUTCOME_UNKNOWN:
+    if target.state == TargetState.FAILED and published:
+        pass  # posted by hand where Townhall could not publish
+    elif target.state != TargetState.OUTCOME_UNKNOWN:
         raise Conflict(f"the {target.channel} variant is {target.get_state_display().lower()}, not unknown")
     index = len(target.published_parts)
     Attempt.objects.create(
