@@ -306,3 +306,16 @@ def test_cli_publish_run_sends_what_is_due_and_says_what_happened(
     assert result.exit_code == 0 and '"failed": 1' in result.output
     target = post.targets.get()
     assert target.state == TargetState.FAILED and target.error
+
+
+def test_the_demo_workspace_has_posts_at_every_stage(
+    workspace: Workspace, make_member: Callable[..., Any]
+) -> None:
+    from townhall.publishing.demo import do_seed_demo
+
+    owner = make_member(workspace, "owner")
+    do_seed_demo(workspace=workspace, owner=owner)
+    do_seed_demo(workspace=workspace, owner=owner)  # a second run adds nothing
+    statuses = sorted(Post.objects.filter(workspace=workspace).values_list("status", flat=True))
+    assert statuses == ["awaiting_approval", "awaiting_approval", "draft", "scheduled"]
+    assert all(t.parts for t in Target.objects.filter(post__workspace=workspace))

@@ -52,15 +52,9 @@ def do_seed_demo(*, workspace: Workspace, owner: Any) -> None:
     campaign, _ = Campaign.objects.get_or_create(
         workspace=workspace, name="Winter schedule", defaults={"utm_campaign": "winter-schedule"}
     )
-    approvals.do_save_policy(
-        workspace=workspace,
-        name="Managers review",
-        steps=[StepIn("Social lead", role="manager")],
-        is_default=True,
-    )
     start = timezone.now().replace(minute=0, second=0, microsecond=0)
-    for number, (campaign_name, body, days) in enumerate(POSTS):
-        post = compose.do_create_post(
+    posts = [
+        compose.do_create_post(
             workspace=workspace,
             author=owner,
             body=body,
@@ -68,8 +62,17 @@ def do_seed_demo(*, workspace: Workspace, owner: Any) -> None:
             campaign_id=campaign.pk if campaign_name else None,
             scheduled_at=start + timedelta(days=days, hours=2),
         )
-        if number < 2:
-            approvals.do_submit(post=post, actor=owner)  # awaits the manager's review
+        for campaign_name, body, days in POSTS
+    ]
+    approvals.do_submit(post=posts[2], actor=owner)  # submitted before there was a policy: scheduled
+    approvals.do_save_policy(
+        workspace=workspace,
+        name="Managers review",
+        steps=[StepIn("Social lead", role="manager")],
+        is_default=True,
+    )
+    for post in posts[:2]:
+        approvals.do_submit(post=post, actor=owner)  # awaits a manager's review
     compose.do_create_post(
         workspace=workspace,
         author=owner,
