@@ -43,7 +43,7 @@ from townhall.connectors.http import ConnectorError, HttpClient
 from townhall.connectors.mastodon import MastodonConnector, plain_text, status_length
 from townhall.connectors.models import Channel
 from townhall.connectors.services import do_create_channel
-from townhall.connectors.sync import config_of, do_sync
+from townhall.connectors.sync import config_of, do_check, do_sync
 from townhall.items.models import Item
 from townhall.workspaces.models import Workspace
 
@@ -82,9 +82,12 @@ def relationship(mock: MastodonMock, user: MastodonUser, other: MastodonUser) ->
 def test_check_tells_good_credentials_from_bad(mastodon_mock: MastodonMock, workspace: Workspace) -> None:
     brand = mastodon_mock.user("brand")
     channel = brand_channel(workspace, mastodon_mock, brand)
-    health = MastodonConnector(config_of(channel)).check()
+    health = do_check(channel)
     assert health.ok, health.message
     assert health.account == f"@{brand.username}@mock.local"
+    # The instance's own limit is kept on the channel: the composer counts against it.
+    channel.refresh_from_db()
+    assert channel.settings["max_characters"] == health.limits["max_characters"] > 0
 
     revoked = config_of(channel)
     revoked.credentials["access_token"] = "not-a-token"

@@ -95,6 +95,9 @@ class Health:
     ok: bool
     message: str
     account: str = ""
+    # What the server says about itself that composing needs (a Mastodon instance's max_characters);
+    # kept in the channel's settings by every check.
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 class Connector:

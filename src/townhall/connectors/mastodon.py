@@ -236,7 +236,8 @@ class MastodonConnector(Connector):
         except ConnectorError as exc:
             return Health(ok=False, message=exc.message)
         handle = f"@{_full_acct(me)}"
-        return Health(ok=True, message=f"signed in as {handle} on {self.base}", account=handle)
+        limits = {"max_characters": self.max_characters(), "url_length": self.url_length()}
+        return Health(ok=True, message=f"signed in as {handle} on {self.base}", account=handle, limits=limits)
 
     def _sources(self) -> dict[str, tuple[str, dict[str, Any]]]:
         """Where items come from, by cursor key: mentions always, a hashtag and a search when set."""

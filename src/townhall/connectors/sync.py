@@ -111,7 +111,11 @@ def do_check(channel: Channel, *, connector: Connector | None = None) -> Health:
     own = connector is None
     connector = connector or connector_of(channel)
     try:
-        return connector.check()
+        health = connector.check()
+        if health.limits and any(channel.settings.get(k) != v for k, v in health.limits.items()):
+            channel.settings = {**channel.settings, **health.limits}
+            channel.save(update_fields=["settings"])
+        return health
     except ConnectorError as exc:
         return Health(ok=False, message=exc.message)
     finally:
