@@ -14,5 +14,6 @@ urlpatterns = [
     path("w/<slug:slug>/", include("townhall.connectors.urls")),
     path("w/<slug:slug>/", include("townhall.inbox.urls")),
     path("w/<slug:slug>/", include("townhall.listening.urls")),
+    path("w/<slug:slug>/", include("townhall.publishing.urls")),
     path("", include("townhall.core.urls")),
 ]

@@ -196,7 +196,7 @@ def do_submit(*, post: Post, actor: Any) -> Post:
 
     Every variant must be valid first: a post with a problem on one channel is refused with the problem.
     """
-    from townhall.publishing.compose import target_previews
+    from townhall.publishing.compose import label_of, target_previews
     from townhall.publishing.schedule import schedule_approved
 
     post = Post.objects.select_for_update().get(pk=post.pk)
@@ -211,7 +211,9 @@ def do_submit(*, post: Post, actor: Any) -> Post:
         raise Invalid("choose at least one channel to publish to", field="channel_ids")
     for preview in target_previews(post):
         if not preview.valid:
-            raise Invalid(f"the {preview.channel} variant is not ready: {'; '.join(preview.problems)}")
+            raise Invalid(
+                f"the {label_of(preview.channel)} variant is not ready: {'; '.join(preview.problems)}"
+            )
     if post.scheduled_at is not None and post.scheduled_at <= timezone.now() - timedelta(minutes=1):
         raise Invalid("the scheduled time is in the past; pick another or leave it empty to publish now")
     if policy_of(post) is None:

@@ -186,8 +186,8 @@ def score(
     chosen: list[int] = []
     if own or rest:
         for h in sorted(range(HOURS), key=lambda h: (-expected[h], h)):
-            if len(chosen) == top:
-                break
+            if len(chosen) == top or expected[h] <= 0:
+                break  # an hour expecting nothing is no recommendation
             if all(min((h - c) % HOURS, (c - h) % HOURS) >= MIN_GAP for c in chosen):
                 chosen.append(h)
     scores = tuple(float(s) for s in expected)

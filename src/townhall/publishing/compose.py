@@ -110,13 +110,19 @@ class Preview:
         }
 
 
+def label_of(channel: Channel) -> str:
+    """How people name the channel: its network and its handle ("Bluesky @acme.bsky.social")."""
+    handle = channel.handle if channel.handle.startswith(("@", "!", "#", "http")) else f"@{channel.handle}"
+    return f"{channel.get_network_display()} {handle}"
+
+
 def network_of(channel: Channel) -> str:
     """The publishing rules' name for the channel's network; Invalid when there are none."""
     try:
         return resolve(channel.network, None)[0]
     except ValueError:
         raise Invalid(
-            f"channel {channel} is on {channel.get_network_display()}, which Townhall cannot publish to",
+            f"channel {label_of(channel)} is on a network Townhall cannot publish to",
             field="channel_ids",
         ) from None
 
@@ -177,7 +183,8 @@ def preview_for(
     if not preview.parts or not any(p.strip() for p in preview.parts):
         preview.problems.append("the post is empty")
     preview.validations = [validate(name, part, limit=limit).as_dict() for part in preview.parts]
-    for number, checked in enumerate(preview.validations, 1):
+    adapted_problems = bool(preview.problems)  # adapting already said what is wrong with the text
+    for number, checked in enumerate([] if adapted_problems else preview.validations, 1):
         for problem in checked["problems"]:
             where = f"post {number}: " if len(preview.parts) > 1 else ""
             preview.problems.append(f"{where}{problem}")
@@ -195,12 +202,31 @@ def previews(
     options: dict[str, Any] | None = None,
     campaign_id: int | None = None,
     media: list[dict[str, Any]] | None = None,
+    post: Post | None = None,
 ) -> list[Preview]:
-    """The live validation of the editor: every channel's variant, nothing stored."""
+    """The live validation of the editor: every channel's variant, nothing stored.
+
+    Editing a saved `post`, its links get its utm_content, its media count unless others are given, and
+    variants written by hand are shown as written.
+    """
     options = check_options(options or {})
     campaign = access_campaign_by_id(workspace=workspace, campaign_id=campaign_id) if campaign_id else None
     channels = publishable_channels(workspace=workspace, channel_ids=channel_ids)
-    return [preview_for(c, body, options=options, campaign=campaign, media=media) for c in channels]
+    by_hand = dict(post.targets.filter(edited=True).values_list("channel_id", "parts")) if post else {}
+    if media is None and post is not None:
+        media = post.media
+    return [
+        preview_for(
+            c,
+            body,
+            options=options,
+            campaign=campaign,
+            media=media,
+            post_id=post.pk if post else None,
+            parts=by_hand.get(c.pk),
+        )
+        for c in channels
+    ]
 
 
 def publishable_channels(*, workspace: Workspace, channel_ids: Iterable[int]) -> list[Channel]:
@@ -212,7 +238,9 @@ def publishable_channels(*, workspace: Workspace, channel_ids: Iterable[int]) ->
     channels = [found[pk] for pk in wanted]
     for channel in channels:
         if not channel.is_ours:
-            raise Invalid(f"channel {channel} is a source Townhall listens to, not an account it posts as")
+            raise Invalid(
+                f"channel {label_of(channel)} is a source Townhall listens to, not an account it posts as"
+            )
         network_of(channel)
     return channels
 
@@ -405,15 +433,21 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
     if "title" in changes:
         post.title = str(changes["title"] or "").strip()[:200]
     if "options" in changes:
-        post.options = check_options({**post.options, **(changes["options"] or {})})
-        changed.append("options")
+        options = check_options({**post.options, **(changes["options"] or {})})
+        if options != post.options:
+            post.options = options
+            changed.append("options")
     if "media" in changes:
-        post.media = check_media_list(changes["media"])
-        changed.append("media")
+        media = check_media_list(changes["media"])
+        if media != post.media:
+            post.media = media
+            changed.append("media")
     if "campaign_id" in changes:
         cid = changes["campaign_id"]
-        post.campaign = access_campaign_by_id(workspace=post.workspace, campaign_id=cid) if cid else None
-        changed.append("campaign")
+        campaign = access_campaign_by_id(workspace=post.workspace, campaign_id=cid) if cid else None
+        if campaign != post.campaign:
+            post.campaign = campaign
+            changed.append("campaign")
     if "timezone" in changes:
         check_timezone(changes["timezone"])
         post.timezone = changes["timezone"]
@@ -459,8 +493,8 @@ def do_edit_variant(*, target: Target, actor: Any, parts: list[str] | None) -> T
     post.version += 1
     post.save(update_fields=["version", "updated_at"])
     readapt(post)
-    _back_to_review(post, actor=actor, why=f"the {target.channel} variant")
-    record(post, "variant_edited", actor=actor, channel=str(target.channel), by_hand=parts is not None)
+    _back_to_review(post, actor=actor, why=f"the {label_of(target.channel)} variant")
+    record(post, "variant_edited", actor=actor, channel=label_of(target.channel), by_hand=parts is not None)
     return target
 
 

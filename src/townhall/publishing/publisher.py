@@ -31,7 +31,7 @@ from townhall.connectors.base import Connector, Outgoing, Published
 from townhall.connectors.http import AuthError, ConnectorError
 from townhall.connectors.models import Channel
 from townhall.core.errors import TownhallError
-from townhall.publishing.compose import record
+from townhall.publishing.compose import label_of, record
 from townhall.publishing.models import Attempt, AttemptOutcome, Target, TargetState
 from townhall.publishing.schedule import refresh_status
 
@@ -259,7 +259,13 @@ def _finish(target: Target) -> None:
         target.save(
             update_fields=["state", "error", "published_at", "next_attempt_at", "lease_until", "updated_at"]
         )
-        record(target.post, "published", channel=str(target.channel), url=target.url, parts=len(target.parts))
+        record(
+            target.post,
+            "published",
+            channel=label_of(target.channel),
+            url=target.url,
+            parts=len(target.parts),
+        )
     _store_item(target)
 
 
@@ -269,7 +275,9 @@ def _set_unknown(target: Target, error: str, *, retry: bool) -> None:
     target.state, target.error, target.lease_until = TargetState.OUTCOME_UNKNOWN, error[:2000], None
     target.next_attempt_at = timezone.now() + wait if retry else None
     target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
-    record(target.post, "outcome_unknown", channel=str(target.channel), error=error[:500], will_retry=retry)
+    record(
+        target.post, "outcome_unknown", channel=label_of(target.channel), error=error[:500], will_retry=retry
+    )
 
 
 def _set_failed(target: Target, error: str) -> None:
@@ -280,7 +288,7 @@ def _set_failed(target: Target, error: str) -> None:
         None,
     )
     target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
-    record(target.post, "failed", channel=str(target.channel), error=error[:500])
+    record(target.post, "failed", channel=label_of(target.channel), error=error[:500])
 
 
 def _store_item(target: Target) -> None:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from townhall.connectors.models import Channel
 from townhall.core.errors import Conflict, Invalid, NotFound
-from townhall.publishing.compose import record
+from townhall.publishing.compose import label_of, record
 from townhall.publishing.models import Post, PostStatus, QueueSlot, Target, TargetState
 from townhall.workspaces.models import Workspace
 
@@ -112,12 +112,14 @@ def do_retry(*, target: Target, actor: Any) -> Target:
     """Try a failed or outcome-unknown target again; an unknown outcome is looked up before a send."""
     target = Target.objects.select_for_update().get(pk=target.pk)
     if target.state not in (TargetState.FAILED, TargetState.OUTCOME_UNKNOWN):
-        raise Conflict(f"the {target.channel} variant is {target.get_state_display().lower()}, not failed")
+        raise Conflict(
+            f"the {label_of(target.channel)} variant is {target.get_state_display().lower()}, not failed"
+        )
     target.state, target.next_attempt_at, target.lease_until = TargetState.SCHEDULED, None, None
     target.scheduled_at = timezone.now()
     target.save(update_fields=["state", "next_attempt_at", "lease_until", "scheduled_at", "updated_at"])
     refresh_status(target.post)
-    record(target.post, "retry", actor=actor, channel=str(target.channel))
+    record(target.post, "retry", actor=actor, channel=label_of(target.channel))
     return target
 
 
@@ -133,7 +135,9 @@ def do_settle(*, target: Target, actor: Any, published: bool, url: str = "", nat
     if target.state == TargetState.FAILED and published:
         pass  # posted by hand where Townhall could not publish
     elif target.state != TargetState.OUTCOME_UNKNOWN:
-        raise Conflict(f"the {target.channel} variant is {target.get_state_display().lower()}, not unknown")
+        raise Conflict(
+            f"the {label_of(target.channel)} variant is {target.get_state_display().lower()}, not unknown"
+        )
     index = len(target.published_parts)
     Attempt.objects.create(
         target=target,
@@ -159,7 +163,9 @@ def do_settle(*, target: Target, actor: Any, published: bool, url: str = "", nat
         target.state, target.error = TargetState.FAILED, "not published (checked by hand); retry to send it"
     target.save()
     refresh_status(target.post)
-    record(target.post, "settled", actor=actor, channel=str(target.channel), published=published, url=url)
+    record(
+        target.post, "settled", actor=actor, channel=label_of(target.channel), published=published, url=url
+    )
     return target
 
 
