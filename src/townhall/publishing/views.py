@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -22,20 +18,16 @@ from django.views.decorators.http import require_POST
 from townhall.connectors.models import Channel
 from townhall.core.errors import Conflict, Invalid, NotFound
 from townhall.core.web import workspace_page
-from townhall.publishing import approvals, besttime, compose, schedule
+from townhall.publishing import approvals, compose, schedule
 from townhall.publishing.forms import (
-    WEEKDAYS,
-    CalendarFilterForm,
-    CampaignForm,
     ComposeForm,
     DecisionForm,
     RescheduleForm,
     SettleForm,
-    SlotsForm,
     add_service_error,
     channel_label,
 )
-from townhall.publishing.models import Campaign, Decision, Post, PostEvent, PostStatus, QueueSlot, Target
+from townhall.publishing.models import Decision, Post, PostEvent, PostStatus, QueueSlot, Target
 from townhall.workspaces.models import Workspace
 from townhall.workspaces.services import can, record_audit
 
@@ -176,7 +168,7 @@ def _saved_message(post: Post, *, submitted: bool) -> str:
     if post.status == PostStatus.AWAITING_APPROVAL:
         return "Submitted for approval: its reviewers see it in their approvals."
     if post.scheduled_at is not None:
-        return f"No approval needed: scheduled for {_local(post.scheduled_at)}."
+        return f"No approval needed: scheduled for {local_time(post.scheduled_at)}."
     return "No approval needed: publishing now."
 
 
@@ -339,7 +331,7 @@ def _post_page(
         reschedule_form=RescheduleForm(
             initial={"date": local.date(), "time": local.time()} if local else {}, zone=workspace.timezone
         ),
-        steps=_steps(post),
+        steps=approval_steps(post),
         can_decide=approvals.can_decide(post, request.user),
         decision_form=decision_form,
         events=[_event_line(e) for e in approvals.history(post)],
@@ -352,7 +344,7 @@ def _links(target: Target) -> list[str]:
     return links or ([target.url] if target.url else [])
 
 
-def _steps(post: Post) -> list[dict[str, Any]]:
+def approval_steps(post: Post) -> list[dict[str, Any]]:
     """The approval's steps with who approved the current version and who it waits for, by name."""
     states = approvals.progress(post)
     ids = set().union(*(s.reviewers | s.approved_by for s in states)) if states else set()
@@ -412,7 +404,7 @@ def _event_line(event: PostEvent) -> dict[str, Any]:
         facts.append("written by hand" if d.get("by_hand") else "adapted again")
     if d.get("at"):
         facts.append(
-            "to publish at once" if d["at"] == "now" else f"for {_local(datetime.fromisoformat(d['at']))}"
+            "to publish at once" if d["at"] == "now" else f"for {local_time(datetime.fromisoformat(d['at']))}"
         )
     if event.kind == "settled":
         facts.append("published" if d.get("published") else "not published")
@@ -462,7 +454,7 @@ def decide(request: HttpRequest, workspace: Workspace, post_id: int) -> HttpResp
             elif post.status == PostStatus.AWAITING_APPROVAL:
                 messages.success(request, "Approved: the post now waits for the next step.")
             else:
-                when = _local(post.scheduled_at) if post.scheduled_at else "now"
+                when = local_time(post.scheduled_at) if post.scheduled_at else "now"
                 messages.success(request, f"Approved: the post is scheduled for {when}.")
             return redirect("publishing:post", slug=workspace.slug, post_id=post.pk)
     return _post_page(request, workspace, post, form, status=422)
@@ -548,7 +540,7 @@ def reschedule(request: HttpRequest, workspace: Workspace, post_id: int) -> Http
             messages.error(request, exc.message)
         else:
             log_audit(request, workspace, "post.reschedule", post)
-            when = _local(post.scheduled_at) if post.scheduled_at else "now"
+            when = local_time(post.scheduled_at) if post.scheduled_at else "now"
             messages.success(request, f"Moved to {when}.")
     return redirect("publishing:post", slug=workspace.slug, post_id=post.pk)
 
@@ -572,263 +564,6 @@ def _post_url(workspace: Workspace, post: Post, anchor: str = "") -> str:
     return f"{url}#{anchor}" if anchor else url
 
 
-# Approvals
-
-
-@workspace_page("publishing.view")
-def approval_queue(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    """Posts awaiting approval: those this user can decide on now, then the rest with whom they wait for."""
-    waiting = list(
-        compose.posts_of(workspace=workspace)
-        .filter(status=PostStatus.AWAITING_APPROVAL)
-        .prefetch_related("targets__channel")
-        .order_by("submitted_at", "pk")
-    )
-    yours: list[dict[str, Any]] = []
-    others: list[dict[str, Any]] = []
-    for post in waiting:
-        row = {"post": post, "step": next((s for s in _steps(post) if s["current"]), None)}
-        (yours if approvals.can_decide(post, request.user) else others).append(row)
-    context = {**base_context(request, workspace), "yours": yours, "others": others}
-    return render(request, "publishing/approvals.html", context)
-
-
-# The calendar
-
-
-@workspace_page("publishing.view")
-def calendar(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    zone = ZoneInfo(workspace.timezone)
-    channels = compose.channels_to_publish(workspace=workspace)
-    campaigns = list(compose.campaigns_of(workspace=workspace))
-    form = CalendarFilterForm(request.GET, channels=channels, campaigns=campaigns)
-    form.is_valid()  # a bad value drops only its own filter
-    data = form.cleaned_data
-    view = data.get("view") or "month"
-    today = timezone.now().astimezone(zone).date()
-    anchor = data.get("on") or today
-    first, last, before, after = _period(view, anchor)
-    channel_id = data.get("channel")
-    entries = schedule.calendar(
-        workspace=workspace,
-        start=_midnight(first, zone),
-        end=_midnight(last + timedelta(days=1), zone),
-        channel_ids=[channel_id] if channel_id else None,
-        campaign_id=data.get("campaign"),
-        statuses=[data["status"]] if data.get("status") else None,
-    )
-    by_day: dict[date, list[schedule.Entry]] = defaultdict(list)
-    for entry in entries:
-        by_day[entry.local.date()].append(entry)
-    best_channel = next((c for c in channels if c.pk == channel_id), channels[0] if channels else None)
-    best = _best_times(best_channel, workspace) if best_channel else None
-    query = {k: data[k] for k in ("channel", "campaign", "status") if data.get(k)}
-    context = {
-        **base_context(request, workspace),
-        "form": form,
-        "view": view,
-        "views": [("month", "Month"), ("week", "Week"), ("list", "List")],
-        "title": _period_title(view, first, last),
-        "anchor": anchor,
-        "today": today,
-        "prev": before,
-        "next": after,
-        "query": urlencode(query),
-        "list_length": LIST_DAYS,
-        "entries": entries,
-        "best_channel": best_channel,
-        "best": best,
-        "campaigns": [c for c in campaigns if any(e.post.campaign_id == c.pk for e in entries)],
-    }
-    if view == "month":
-        context["weeks"] = [
-            [
-                {"date": d, "in_month": d.month == anchor.month, "entries": by_day.get(d, [])}
-                for d in (first + timedelta(days=7 * w + i) for i in range(7))
-            ]
-            for w in range((last - first).days // 7 + 1)
-        ]
-    elif view == "week":
-        days = [first + timedelta(days=i) for i in range(7)]
-        best_hours = {s.hour_of_week: s for s in best["top"]} if best else {}
-        context["days"] = days
-        context["hours"] = [
-            {
-                "hour": hour,
-                "cells": [
-                    {
-                        "date": d,
-                        "entries": [e for e in by_day.get(d, []) if e.local.hour == hour],
-                        "best": best_hours.get(d.weekday() * 24 + hour),
-                    }
-                    for d in days
-                ],
-            }
-            for hour in range(24)
-        ]
-    else:
-        context["list_days"] = [(d, by_day[d]) for d in sorted(by_day)]
-    return render(request, "publishing/calendar.html", context)
-
-
-def _period(view: str, anchor: date) -> tuple[date, date, date, date]:
-    """The first and last day shown, and the anchors of the previous and next period."""
-    if view == "week":
-        first = anchor - timedelta(days=anchor.weekday())
-        return first, first + timedelta(days=6), first - timedelta(days=7), first + timedelta(days=7)
-    if view == "list":
-        return (
-            anchor,
-            anchor + timedelta(days=LIST_DAYS - 1),
-            anchor - timedelta(days=LIST_DAYS),
-            anchor + timedelta(days=LIST_DAYS),
-        )
-    month = anchor.replace(day=1)
-    following = (month + timedelta(days=32)).replace(day=1)
-    previous = (month - timedelta(days=1)).replace(day=1)
-    first = month - timedelta(days=month.weekday())
-    end = following - timedelta(days=1)
-    last = end + timedelta(days=6 - end.weekday())
-    return first, last, previous, following
-
-
-def _period_title(view: str, first: date, last: date) -> str:
-    if view == "month":
-        middle = first + (last - first) / 2
-        return f"{middle:%B %Y}"
-    return f"{first.day} {first:%b %Y} to {last.day} {last:%b %Y}"
-
-
-def _midnight(day: date, zone: ZoneInfo) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _best_times(channel: Channel, workspace: Workspace) -> dict[str, Any]:
-    found = besttime.best_times(channel=channel, tz=workspace.timezone, now=timezone.now())
-    # Slots that expect no engagement at all are no advice: there is nothing to go on yet.
-    top = list(found.top) if any(slot.expected > 0 for slot in found.top) else []
-    return {
-        "top": top,
-        "rows": [
-            {
-                "slot": slot,
-                "day": WEEKDAYS[slot.weekday],
-                "start": f"{slot.hour:02d}:00",
-                "end": f"{(slot.hour + 1) % 24:02d}:00",
-            }
-            for slot in top
-        ],
-        "basis": found.basis,
-        "posts": found.posts,
-        "prior_posts": found.prior_posts,
-    }
-
-
-# Campaigns
-
-
-@workspace_page("publishing.view")
-def campaign_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    return _campaigns_page(request, workspace, CampaignForm())
-
-
-@require_POST
-@workspace_page("publishing.manage")
-def campaign_create(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    form = CampaignForm(request.POST)
-    if _save_campaign(request, workspace, form, None) is not None:
-        return redirect("publishing:campaigns", slug=workspace.slug)
-    return _campaigns_page(request, workspace, form)
-
-
-def _campaigns_page(request: HttpRequest, workspace: Workspace, form: CampaignForm) -> HttpResponse:
-    rows = compose.campaigns_of(workspace=workspace).annotate(post_count=Count("posts"))
-    context = {**base_context(request, workspace), "campaigns": rows, "form": form}
-    return render(request, "publishing/campaigns.html", context, status=422 if form.errors else 200)
-
-
-@workspace_page("publishing.manage")
-def campaign_edit(request: HttpRequest, workspace: Workspace, campaign_id: int) -> HttpResponse:
-    campaign = compose.access_campaign_by_id(workspace=workspace, campaign_id=campaign_id)
-    form = CampaignForm(request.POST) if request.method == "POST" else CampaignForm.of(campaign)
-    if request.method == "POST" and _save_campaign(request, workspace, form, campaign) is not None:
-        return redirect("publishing:campaigns", slug=workspace.slug)
-    context = {**base_context(request, workspace), "campaign": campaign, "form": form}
-    return render(request, "publishing/campaign_form.html", context, status=422 if form.errors else 200)
-
-
-def _save_campaign(
-    request: HttpRequest, workspace: Workspace, form: CampaignForm, campaign: Campaign | None
-) -> Campaign | None:
-    if not form.is_valid():
-        return None
-    values = {name: form.cleaned_data[name] for name in CampaignForm.FIELDS}
-    try:
-        saved = compose.do_save_campaign(workspace=workspace, campaign=campaign, **values)
-    except SERVICE_ERRORS as exc:
-        add_service_error(form, exc)
-        return None
-    log_audit(request, workspace, "campaign.update" if campaign else "campaign.create", saved)
-    messages.success(request, f"Campaign “{saved.name}” saved.")
-    return saved
-
-
-# Queue slots
-
-
-@workspace_page("publishing.manage")
-def slot_list(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    rows = []
-    for channel in compose.channels_to_publish(workspace=workspace):
-        slots = list(schedule.slots_of(channel=channel))
-        try:
-            upcoming = schedule.next_free_slot(channel=channel, zone=workspace.timezone) if slots else None
-        except Conflict:
-            upcoming = None
-        rows.append(
-            {
-                "channel": channel,
-                "label": channel_label(channel),
-                "slots": [f"{WEEKDAYS[s.weekday][:3]} {s.time:%H:%M}" for s in slots],
-                "next": upcoming,
-            }
-        )
-    context = {**base_context(request, workspace), "rows": rows, "weekdays": WEEKDAYS}
-    return render(request, "publishing/slots.html", context)
-
-
-@workspace_page("publishing.manage")
-def slot_edit(request: HttpRequest, workspace: Workspace, channel_id: int) -> HttpResponse:
-    channel = next((c for c in compose.channels_to_publish(workspace=workspace) if c.pk == channel_id), None)
-    if channel is None:
-        raise Http404("no such channel to publish to in this workspace")
-    current = [(s.weekday, s.time) for s in schedule.slots_of(channel=channel)]
-    form = SlotsForm(request.POST) if request.method == "POST" else SlotsForm.of(current)
-    if request.method == "POST" and form.is_valid():
-        slots = form.slots()
-        if not form.errors:
-            try:
-                schedule.do_set_slots(channel=channel, slots=slots)
-            except SERVICE_ERRORS as exc:
-                add_service_error(form, exc)
-            else:
-                log_audit(request, workspace, "queue.update", channel, slots=len(slots))
-                messages.success(
-                    request,
-                    f"Queue of {channel_label(channel)} saved: "
-                    f"{len(slots)} slot{pluralize(len(slots))} a week",
-                )
-                return redirect("publishing:slots", slug=workspace.slug)
-    context = {
-        **base_context(request, workspace),
-        "channel": channel,
-        "label": channel_label(channel),
-        "form": form,
-        "day_fields": [form[f"day{n}"] for n in range(len(WEEKDAYS))],
-    }
-    return render(request, "publishing/slot_form.html", context, status=422 if form.errors else 200)
-
-
 # Shared
 
 
@@ -845,7 +580,7 @@ def base_context(request: HttpRequest, workspace: Workspace) -> dict[str, Any]:
     }
 
 
-def _local(instant: datetime) -> str:
+def local_time(instant: datetime) -> str:
     """An instant as the workspace reads it: the page renders in its zone, and the zone is named."""
     local = timezone.localtime(instant)
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {timezone.get_current_timezone_name()}"
