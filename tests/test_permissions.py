@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,8 @@ from townhall.inbox.models import CannedReply, Conversation, RoutingRule, SlaPol
 from townhall.items.models import ImportRun, Item
 from townhall.listening.models import Alert, ListeningQuery, Topic
 from townhall.pipeline import IncomingAuthor, IncomingItem, ingest
+from townhall.publishing import approvals, compose
+from townhall.publishing.models import ApprovalPolicy, Campaign, Post, QueueSlot, Target
 from townhall.webhooks.models import Webhook
 from townhall.webhooks.services import do_create as do_create_webhook
 from townhall.workspaces import services
@@ -49,6 +51,31 @@ class Endpoint:
             body = self.body(ids) if callable(self.body) else self.body
             return getattr(api_client, self.method)(path, body)
         return getattr(api_client, self.method)(path)
+
+
+@dataclass
+class PublishingEndpoint(Endpoint):
+    """An endpoint of publishing: its `{channel}` is an account the workspace posts as (not the seeded feed),
+    and `prepare` puts the seeded post in the state the endpoint acts on."""
+
+    prepare: Callable[[dict[str, Any]], None] | None = None
+
+    def call(self, api_client: ApiClient, ids: dict[str, Any]) -> Any:
+        if self.prepare is not None:
+            self.prepare(ids)
+        return super().call(api_client, ids | {"channel": ids["own_channel"]})
+
+
+def in_review_by_every_member(ids: dict[str, Any]) -> None:
+    post = Post.objects.get(pk=ids["post"])
+    if post.status == "draft":
+        approvals.do_submit(post=post, actor=None)
+    step = ApprovalPolicy.objects.get(pk=ids["approval_policy"]).steps.get()
+    step.approvers.set(ids["workspace"].memberships.values_list("user_id", flat=True))
+
+
+def outcome_unknown(ids: dict[str, Any]) -> None:
+    Target.objects.filter(post_id=ids["post"]).update(state="outcome_unknown")
 
 
 NEW_ITEM = {"network": "rss", "id": "new-1", "created_at": "2026-01-01T00:00:00Z", "text": "hello"}
@@ -565,6 +592,211 @@ ENDPOINTS = [
             ),
         ]
     ],
+    PublishingEndpoint("campaigns.list", "get", "/workspaces/{slug}/publishing/campaigns", "publishing.view"),
+    PublishingEndpoint(
+        "campaigns.create",
+        "post",
+        "/workspaces/{slug}/publishing/campaigns",
+        "publishing.manage",
+        success=201,
+        body={"name": "summer"},
+    ),
+    PublishingEndpoint(
+        "campaigns.get",
+        "get",
+        "/workspaces/{slug}/publishing/campaigns/{campaign}",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "campaigns.update",
+        "patch",
+        "/workspaces/{slug}/publishing/campaigns/{campaign}",
+        "publishing.manage",
+        body={"description": "spring"},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "campaigns.delete",
+        "delete",
+        "/workspaces/{slug}/publishing/campaigns/{campaign}",
+        "publishing.manage",
+        success=204,
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "publishing.preview",
+        "post",
+        "/workspaces/{slug}/publishing/preview",
+        "publishing.view",
+        body=lambda ids: {"body": "hello", "channel_ids": [ids["own_channel"]]},
+        tags={"object"},
+    ),
+    PublishingEndpoint("posts.list", "get", "/workspaces/{slug}/publishing/posts", "publishing.view"),
+    PublishingEndpoint(
+        "posts.create",
+        "post",
+        "/workspaces/{slug}/publishing/posts",
+        "publishing.write",
+        success=201,
+        body=lambda ids: {"body": "hello", "channel_ids": [ids["own_channel"]]},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.get", "get", "/workspaces/{slug}/publishing/posts/{post}", "publishing.view", tags={"object"}
+    ),
+    PublishingEndpoint(
+        "posts.update",
+        "patch",
+        "/workspaces/{slug}/publishing/posts/{post}",
+        "publishing.write",
+        body={"title": "spring"},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.delete",
+        "delete",
+        "/workspaces/{slug}/publishing/posts/{post}",
+        "publishing.write",
+        success=204,
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.variant",
+        "put",
+        "/workspaces/{slug}/publishing/posts/{post}/variants/{channel}",
+        "publishing.write",
+        body={"parts": ["by hand"]},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.submit",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/submit",
+        "publishing.write",
+        body={},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.decide",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/decisions",
+        "publishing.write",
+        success=201,
+        body={"decision": "approve"},
+        tags={"object"},
+        prepare=in_review_by_every_member,
+    ),
+    PublishingEndpoint(
+        "posts.history",
+        "get",
+        "/workspaces/{slug}/publishing/posts/{post}/history",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.schedule",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/schedule",
+        "publishing.manage",
+        body={"scheduled_at": "2041-01-01T09:00:00Z"},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.cancel",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/cancel",
+        "publishing.manage",
+        body={},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "posts.retry",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/targets/{channel}/retry",
+        "publishing.manage",
+        body={},
+        tags={"object"},
+        prepare=outcome_unknown,
+    ),
+    PublishingEndpoint(
+        "posts.settle",
+        "post",
+        "/workspaces/{slug}/publishing/posts/{post}/targets/{channel}/settle",
+        "publishing.manage",
+        body={"published": False},
+        tags={"object"},
+        prepare=outcome_unknown,
+    ),
+    PublishingEndpoint(
+        "posts.attempts",
+        "get",
+        "/workspaces/{slug}/publishing/posts/{post}/attempts",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "approval_policies.list", "get", "/workspaces/{slug}/publishing/approval-policies", "publishing.view"
+    ),
+    PublishingEndpoint(
+        "approval_policies.create",
+        "post",
+        "/workspaces/{slug}/publishing/approval-policies",
+        "publishing.manage",
+        success=201,
+        body={"name": "legal", "steps": [{"role": "admin"}]},
+    ),
+    PublishingEndpoint(
+        "approval_policies.update",
+        "put",
+        "/workspaces/{slug}/publishing/approval-policies/{approval_policy}",
+        "publishing.manage",
+        body={"name": "review", "steps": [{"role": "admin"}]},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "approval_policies.delete",
+        "delete",
+        "/workspaces/{slug}/publishing/approval-policies/{approval_policy}",
+        "publishing.manage",
+        success=204,
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "slots.get",
+        "get",
+        "/workspaces/{slug}/publishing/channels/{channel}/slots",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "slots.set",
+        "put",
+        "/workspaces/{slug}/publishing/channels/{channel}/slots",
+        "publishing.manage",
+        body={"slots": [{"weekday": 1, "time": "10:00"}]},
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "slots.next",
+        "get",
+        "/workspaces/{slug}/publishing/channels/{channel}/next-slot",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "channels.best_times",
+        "get",
+        "/workspaces/{slug}/publishing/channels/{channel}/best-times",
+        "publishing.view",
+        tags={"object"},
+    ),
+    PublishingEndpoint(
+        "publishing.calendar", "get", "/workspaces/{slug}/publishing/calendar", "publishing.view"
+    ),
+    PublishingEndpoint(
+        "networks.media", "get", "/workspaces/{slug}/publishing/networks/{network}/media", "publishing.view"
+    ),
 ]
 BY_NAME = {e.name: e for e in ENDPOINTS}
 
@@ -623,6 +855,18 @@ def seed(slug: str) -> dict[str, Any]:
         z=9,
     )
     webhook, _ = do_create_webhook(workspace=workspace, url="https://hooks.example/in", events=[])
+    own = Channel.objects.create(workspace=workspace, network="bluesky", handle=f"{slug}.bsky.social")
+    QueueSlot.objects.create(channel=own, weekday=0, time=time(9))
+    campaign = Campaign.objects.create(workspace=workspace, name="launch")
+    approval_policy = approvals.do_save_policy(
+        workspace=workspace,
+        name="review",
+        steps=[approvals.StepIn("Review", role="manager")],
+        is_default=True,
+    )
+    post = compose.do_create_post(
+        workspace=workspace, author=None, body="Spring is here", channel_ids=[own.pk]
+    )
     return {
         "conversation": first.pk,
         "conversation2": second.pk,
@@ -634,8 +878,13 @@ def seed(slug: str) -> dict[str, Any]:
         "query": query.pk,
         "alert": alert.pk,
         "webhook": webhook.pk,
+        "own_channel": own.pk,
+        "campaign": campaign.pk,
+        "approval_policy": approval_policy.pk,
+        "post": post.pk,
+        "network": "mastodon",
         "slug": slug,
-        "channel": Channel.objects.get(workspace=workspace).pk,
+        "channel": Channel.objects.get(workspace=workspace, network="rss").pk,
         "person": item.person_id,
         "item": item.pk,
         "run": run.pk,
@@ -691,6 +940,7 @@ def test_the_roles_are_what_the_product_promises() -> None:
         "imports.view",
         "inbox.view",
         "listening.view",
+        "publishing.view",
     }
     agent = allowed("agent")
     assert {"items.write", "people.write"} <= agent
@@ -731,7 +981,7 @@ def test_refused_writes_change_nothing(
     for endpoint in refused:
         assert endpoint.call(client, acme).status_code == 403
     workspace = acme["workspace"]
-    assert Channel.objects.filter(workspace=workspace).count() == 1
+    assert Channel.objects.filter(workspace=workspace).count() == 2
     assert Channel.objects.get(pk=acme["channel"]).status == "active"
     assert Item.objects.filter(workspace=workspace).count() == 2
     assert not Team.objects.filter(workspace=workspace, name="press").exists()
@@ -743,6 +993,13 @@ def test_refused_writes_change_nothing(
     assert Topic.objects.filter(workspace=workspace).count() == 1
     assert ListeningQuery.objects.get(pk=acme["query"]).name == ""
     assert Webhook.objects.filter(workspace=workspace).count() == 1
+    assert (
+        Post.objects.filter(workspace=workspace).count() == 1
+        and Post.objects.get(pk=acme["post"]).title == ""
+    )
+    assert Campaign.objects.get(workspace=workspace).description == ""
+    assert ApprovalPolicy.objects.get(workspace=workspace).steps.get().role == "manager"
+    assert QueueSlot.objects.filter(channel_id=acme["own_channel"]).count() == 1
 
 
 # --- outsiders learn nothing -------------------------------------------------------------------------------
@@ -782,7 +1039,11 @@ def test_listings_never_include_another_workspaces_rows(
 ) -> None:
     client = member(acme["workspace"], "owner")
     assert [w["slug"] for w in client.get("/workspaces").json()] == ["acme"]
-    assert [c["id"] for c in client.get("/workspaces/acme/channels").json()] == [acme["channel"]]
+    channels = {c["id"] for c in client.get("/workspaces/acme/channels").json()}
+    assert channels == {acme["channel"], acme["own_channel"]}
+    assert [p["id"] for p in client.get("/workspaces/acme/publishing/posts").json()["items"]] == [
+        acme["post"]
+    ]
     people = {p["id"] for p in client.get("/workspaces/acme/people").json()["items"]}
     assert acme["person"] in people and globex["person"] not in people
     assert people == set(acme["workspace"].people.values_list("pk", flat=True))
