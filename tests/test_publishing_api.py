@@ -469,7 +469,7 @@ def test_bad_input_is_refused_with_what_is_wrong_and_where(
     other = refused(
         owner_api.put(f"{BASE}/posts/{post['id']}/variants/{channels['twitter'].pk}", {"parts": ["x"]}), 404
     )
-    assert "has no variant for channel" in other["detail"]
+    assert "a variant of post" in other["detail"] and "does not exist in this workspace" in other["detail"]
     calendar = refused(owner_api.get(f"{BASE}/calendar", start="2041-07-01T00:00:00"))
     assert calendar["field"] == "start" and "UTC offset" in calendar["detail"]
     backwards = refused(

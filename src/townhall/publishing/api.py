@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.db.models import Count, Prefetch
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,7 +13,7 @@ from ninja import Query, Router, Status
 
 from townhall.connectors.models import Channel
 from townhall.core.api_base import ERRORS, MAX_ID
-from townhall.core.errors import Conflict, Invalid, NotFound
+from townhall.core.errors import Invalid, NotFound
 from townhall.core.pagination import paginate_newest_first
 from townhall.publishing import approvals, besttime, compose, media, schedule
 from townhall.publishing.compose import Preview
@@ -24,7 +23,6 @@ from townhall.publishing.models import (
     Attempt,
     Campaign,
     Post,
-    PostStatus,
     Target,
 )
 from townhall.publishing.schemas import (
@@ -75,15 +73,6 @@ router = Router(tags=["publishing"])
 BASE = "/workspaces/{slug}/publishing"
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 CALENDAR_SPAN = timedelta(days=366)
-# Statuses in which nothing of the post was ever handed to a network: it may be deleted.
-DELETABLE = {
-    PostStatus.DRAFT,
-    PostStatus.CHANGES_REQUESTED,
-    PostStatus.APPROVAL_EXPIRED,
-    PostStatus.CANCELLED,
-}
-# Once approved, moving the post is a manager's decision (POST .../schedule), not an edit.
-MOVABLE_BY_EDIT = DELETABLE | {PostStatus.AWAITING_APPROVAL}
 # Query parameters typed as instants with an offset ("from" is a keyword in Python, hence the aliases).
 SCHEDULED_FROM = Query(None, alias="from", description="Scheduled at or after")
 SCHEDULED_TO = Query(None, alias="to", description="Scheduled before")
@@ -289,15 +278,6 @@ def _target_read(post: Post, channel_id: int) -> TargetRead:
     return read_target(target, preview)
 
 
-def _not_past(when: datetime | None) -> None:
-    # The same minute of grace as submitting and rescheduling: a post is planned for later, or now.
-    if when is not None and when < timezone.now() - timedelta(minutes=1):
-        raise Invalid(
-            "that time is in the past; give a later one, or none to publish when approved",
-            field="scheduled_at",
-        )
-
-
 def _later(when: datetime, delta: timedelta, field: str) -> datetime:
     try:
         return when + delta
@@ -358,16 +338,9 @@ def update_campaign(
 def delete_campaign(request: HttpRequest, slug: str, campaign_id: int) -> Status[None]:
     """Delete a campaign that has no posts."""
     workspace = access_workspace(user=request.user, slug=slug, permission="publishing.manage")
-    with transaction.atomic():
-        campaign = compose.access_campaign_by_id(workspace=workspace, campaign_id=campaign_id)
-        posts = campaign.posts.count()
-        if posts:
-            raise Conflict(
-                f"campaign {campaign.name!r} has {posts} post{'s' if posts != 1 else ''}; "
-                "move or delete them first"
-            )
-        _audit(request, workspace, "campaign.delete", campaign, name=campaign.name)
-        campaign.delete()
+    campaign = compose.access_campaign_by_id(workspace=workspace, campaign_id=campaign_id)
+    _audit(request, workspace, "campaign.delete", campaign, name=campaign.name)
+    compose.do_delete_campaign(campaign=campaign)
     return Status(204, None)
 
 
@@ -424,7 +397,6 @@ def list_posts(
 def create_post(request: HttpRequest, slug: str, payload: PostCreate) -> Status[PostRead]:
     """A draft with one adapted variant per channel; nothing is sent until it is submitted and approved."""
     workspace = access_workspace(user=request.user, slug=slug, permission="publishing.write")
-    _not_past(payload.scheduled_at)
     post = compose.do_create_post(
         workspace=workspace,
         author=request.user,
@@ -455,13 +427,6 @@ def update_post(request: HttpRequest, slug: str, post_id: int, payload: PostUpda
     for name in ("body", "channel_ids", "timezone"):
         if name in changes and changes[name] is None:
             raise Invalid(f"{name} cannot be null", field=name)
-    if "scheduled_at" in changes and post.status not in MOVABLE_BY_EDIT:
-        raise Conflict(
-            f"the post is {post.get_status_display().lower()}; a manager moves it with "
-            f"POST .../posts/{post.pk}/schedule",
-            field="scheduled_at",
-        )
-    _not_past(changes.get("scheduled_at"))
     if "options" in changes:
         changes["options"] = _options(payload.options)
     if "media" in changes:
@@ -475,17 +440,8 @@ def update_post(request: HttpRequest, slug: str, post_id: int, payload: PostUpda
 def delete_post(request: HttpRequest, slug: str, post_id: int) -> Status[None]:
     """Delete a post that never went out: a draft, or one sent back, expired or cancelled before sending."""
     post = _post(request, slug, post_id, "publishing.write")
-    with transaction.atomic():
-        post = Post.objects.select_for_update().get(pk=post.pk)
-        if post.status not in DELETABLE:
-            raise Conflict(
-                f"the post is {post.get_status_display().lower()}; "
-                "only a draft can be deleted: cancel it first"
-            )
-        if Attempt.objects.filter(target__post=post).exists():
-            raise Conflict("the post was handed to a network; it is kept for its history")
-        _audit(request, post.workspace, "post.delete", post, title=str(post))
-        post.delete()
+    _audit(request, post.workspace, "post.delete", post, title=str(post))
+    compose.do_delete_post(post=post)
     return Status(204, None)
 
 
@@ -615,18 +571,9 @@ def replace_policy(request: HttpRequest, slug: str, approval_policy_id: int, pay
 def delete_policy(request: HttpRequest, slug: str, approval_policy_id: int) -> Status[None]:
     """Delete a policy no post is waiting on; posts that named it follow the default policy."""
     workspace = access_workspace(user=request.user, slug=slug, permission="publishing.manage")
-    with transaction.atomic():
-        policy = approvals.access_policy_by_id(workspace=workspace, policy_id=approval_policy_id)
-        # A post naming no policy is under the default one: deleting it would leave it with no reviewers.
-        waiting = Post.objects.filter(workspace=workspace, status=PostStatus.AWAITING_APPROVAL)
-        if waiting.filter(policy=policy).exists() or (
-            policy.is_default and waiting.filter(policy__isnull=True).exists()
-        ):
-            raise Conflict(
-                f"posts are awaiting approval under {policy.name!r}; decide on them or cancel them first"
-            )
-        _audit(request, workspace, "approval_policy.delete", policy, name=policy.name)
-        policy.delete()
+    policy = approvals.access_policy_by_id(workspace=workspace, policy_id=approval_policy_id)
+    _audit(request, workspace, "approval_policy.delete", policy, name=policy.name)
+    approvals.do_delete_policy(policy=policy)
     return Status(204, None)
 
 

@@ -117,6 +117,17 @@ def do_save_policy(
     return policy
 
 
+@transaction.atomic
+def do_delete_policy(*, policy: ApprovalPolicy) -> None:
+    """Delete a policy no post is waiting on; posts that named it follow the default policy."""
+    waiting = Post.objects.filter(policy=policy, status=PostStatus.AWAITING_APPROVAL)
+    if waiting.exists():
+        raise Conflict(
+            f"posts are awaiting approval under {policy.name!r}; decide on them or cancel them first"
+        )
+    policy.delete()
+
+
 # -- who may decide ----------------------------------------------------------------------------------
 
 
@@ -181,7 +192,14 @@ def can_decide(post: Post, user: Any) -> bool:
 
 
 def open_review(post: Post, *, actor: Any, reason: str) -> None:
-    """Put the post (back) in front of its reviewers for its current version."""
+    """Put the post (back) in front of its reviewers for its current version.
+
+    The post keeps the policy it was submitted under: changing the workspace's default later does not
+    change who reviews it.
+    """
+    if post.policy_id is None:
+        post.policy = policy_of(post)
+        post.save(update_fields=["policy", "updated_at"])
     post.status, post.submitted_at, post.approved_at = PostStatus.AWAITING_APPROVAL, timezone.now(), None
     post.save(update_fields=["status", "submitted_at", "approved_at", "updated_at"])
     post.targets.filter(state__in=[TargetState.DRAFT, TargetState.SCHEDULED, TargetState.CANCELLED]).update(

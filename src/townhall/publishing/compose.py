@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.text import slugify
 
 from townhall.connectors.models import Channel
@@ -23,7 +24,7 @@ from townhall.core.validation import as_utc
 from townhall.publishing import media as media_rules
 from townhall.publishing.adapt import CannotAdapt, UtmParams, Variant, adapt
 from townhall.publishing.fitting import resolve
-from townhall.publishing.models import Campaign, Post, PostEvent, PostStatus, Target, TargetState
+from townhall.publishing.models import Attempt, Campaign, Post, PostEvent, PostStatus, Target, TargetState
 from townhall.publishing.networks import validate
 from townhall.workspaces.models import Workspace
 from townhall.workspaces.services import check_timezone
@@ -34,6 +35,15 @@ HASHTAG_PLACES = ("keep", "end", "first_comment")
 OPTION_DEFAULTS: dict[str, Any] = {"hashtags": "keep", "thread": True, "numbering": True, "utm": True}
 # While a target is in one of these states its content may change; after, it is on its way or out.
 EDITABLE = {TargetState.DRAFT, TargetState.AWAITING_APPROVAL, TargetState.SCHEDULED, TargetState.CANCELLED}
+# Nothing of a post in these states was ever handed to a network: it may be deleted.
+DELETABLE = {
+    PostStatus.DRAFT,
+    PostStatus.CHANGES_REQUESTED,
+    PostStatus.APPROVAL_EXPIRED,
+    PostStatus.CANCELLED,
+}
+# Once approved, moving the post is a manager's decision on the schedule, not an edit.
+MOVABLE_BY_EDIT = DELETABLE | {PostStatus.AWAITING_APPROVAL}
 
 
 # -- campaigns ---------------------------------------------------------------------------------------
@@ -72,6 +82,17 @@ def do_save_campaign(*, workspace: Workspace, campaign: Campaign | None = None, 
         campaign.utm_campaign = slugify(campaign.name)[:100]
     campaign.save()
     return campaign
+
+
+@transaction.atomic
+def do_delete_campaign(*, campaign: Campaign) -> None:
+    posts = campaign.posts.count()
+    if posts:
+        raise Conflict(
+            f"campaign {campaign.name!r} has {posts} post{'s' if posts != 1 else ''}; "
+            "move or delete them first"
+        )
+    campaign.delete()
 
 
 # -- variants ----------------------------------------------------------------------------------------
@@ -291,8 +312,17 @@ def check_body(body: str) -> str:
 
 
 def check_when(when: datetime | None, *, zone: str) -> datetime | None:
+    """A time to publish at: later than now (a minute's grace), in UTC; None publishes once approved."""
     check_timezone(zone)
-    return as_utc(when) if when is not None else None
+    if when is None:
+        return None
+    when = as_utc(when)
+    if when < timezone.now() - timedelta(minutes=1):
+        raise Invalid(
+            "that time is in the past; give a later one, or none to publish when approved",
+            field="scheduled_at",
+        )
+    return when
 
 
 def posts_of(*, workspace: Workspace) -> QuerySet[Post]:
@@ -452,6 +482,11 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
         check_timezone(changes["timezone"])
         post.timezone = changes["timezone"]
     if "scheduled_at" in changes:
+        if post.status not in MOVABLE_BY_EDIT:
+            raise Conflict(
+                f"the post is {post.get_status_display().lower()}; a manager moves it on the schedule",
+                field="scheduled_at",
+            )
         post.scheduled_at = check_when(changes["scheduled_at"], zone=post.timezone)
         post.targets.filter(state=TargetState.SCHEDULED).update(scheduled_at=post.scheduled_at)
     if "channel_ids" in changes:
@@ -464,6 +499,19 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
         _back_to_review(post, actor=actor, why=", ".join(changed))
     record(post, "edited", actor=actor, changed=changed, version=post.version)
     return post
+
+
+@transaction.atomic
+def do_delete_post(*, post: Post) -> None:
+    """Delete a post that never went out: a draft, or one sent back, expired or cancelled before sending."""
+    post = Post.objects.select_for_update().get(pk=post.pk)
+    if post.status not in DELETABLE:
+        raise Conflict(
+            f"the post is {post.get_status_display().lower()}; only a draft can be deleted: cancel it first"
+        )
+    if Attempt.objects.filter(target__post=post).exists():
+        raise Conflict("the post was handed to a network; it is kept for its history")
+    post.delete()
 
 
 def _set_channels(post: Post, channel_ids: Iterable[int]) -> list[str]:
@@ -509,5 +557,7 @@ def _back_to_review(post: Post, *, actor: Any, why: str) -> None:
 def access_target(*, post: Post, channel_id: int) -> Target:
     target = post.targets.select_related("channel", "post").filter(channel_id=channel_id).first()
     if target is None:
-        raise NotFound(f"post {post.pk} has no variant for channel {channel_id} in this workspace")
+        raise NotFound(
+            f"a variant of post {post.pk} for channel {channel_id} does not exist in this workspace"
+        )
     return target

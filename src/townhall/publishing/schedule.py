@@ -67,10 +67,15 @@ def schedule_approved(post: Post, *, actor: Any) -> Post:
     post.save(update_fields=["status", "updated_at"])
     record(post, "scheduled", actor=actor, at=when.isoformat())
     if when <= timezone.now():
-        from townhall.publishing.tasks import publish_due
-
-        transaction.on_commit(publish_due)
+        _publish_soon()
     return post
+
+
+def _publish_soon() -> None:
+    """Send what is due as soon as this transaction commits, not at the worker's next round."""
+    from townhall.publishing.tasks import publish_due
+
+    transaction.on_commit(publish_due)
 
 
 @transaction.atomic
@@ -87,6 +92,8 @@ def do_reschedule(*, post: Post, actor: Any, when: datetime | None) -> Post:
     post.scheduled_at = when
     post.save(update_fields=["scheduled_at", "updated_at"])
     post.targets.filter(state=TargetState.SCHEDULED).update(scheduled_at=when or timezone.now())
+    if when is None:
+        _publish_soon()
     record(post, "rescheduled", actor=actor, at=when.isoformat() if when else "now")
     return post
 
@@ -119,6 +126,7 @@ def do_retry(*, target: Target, actor: Any) -> Target:
     target.scheduled_at = timezone.now()
     target.save(update_fields=["state", "next_attempt_at", "lease_until", "scheduled_at", "updated_at"])
     refresh_status(target.post)
+    _publish_soon()
     record(target.post, "retry", actor=actor, channel=label_of(target.channel))
     return target
 
@@ -178,9 +186,11 @@ def slots_of(*, channel: Channel) -> QuerySet[QueueSlot]:
 
 def do_set_slots(*, channel: Channel, slots: list[tuple[int, time]]) -> list[QueueSlot]:
     """Replace the channel's queue: (weekday 0 = Monday, local time) pairs."""
-    for weekday, _ in slots:
+    for weekday, at in slots:
         if not 0 <= weekday <= 6:
             raise Invalid("weekday must be 0 (Monday) to 6 (Sunday)", field="slots")
+        if at.tzinfo is not None:
+            raise Invalid("a slot is a local time in the workspace's zone, without an offset", field="slots")
     with transaction.atomic():
         QueueSlot.objects.filter(channel=channel).delete()
         made = [
