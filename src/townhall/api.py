@@ -16,6 +16,7 @@ from townhall.items.api import router as items_router
 from townhall.listening.api import router as listening_router
 from townhall.people.api import router as people_router
 from townhall.publishing.api import router as publishing_router
+from townhall.publishing.plan_api import router as planning_router
 from townhall.webhooks.api import router as webhooks_router
 from townhall.workspaces.api import router as workspaces_router
 
@@ -40,6 +41,7 @@ api.add_router("/", understanding_router)
 api.add_router("/", inbox_router)
 api.add_router("/", listening_router)
 api.add_router("/", publishing_router)
+api.add_router("/", planning_router)
 api.add_router("/", webhooks_router)
 
 

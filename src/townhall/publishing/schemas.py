@@ -225,7 +225,9 @@ class TargetSummary(Schema):
     error: str
 
 
-class PostSummary(Schema):
+class PostBase(Schema):
+    """What every listing and reading of a post shows."""
+
     id: int
     title: str
     body: str
@@ -238,6 +240,9 @@ class PostSummary(Schema):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+class PostSummary(PostBase):
     channels: list[TargetSummary]
 
 
@@ -246,24 +251,12 @@ class PostPage(Schema):
     next_cursor: str | None
 
 
-class PostRead(Schema):
-    id: int
-    title: str
-    body: str
-    status: str
-    campaign_id: int | None
-    campaign: str | None
-    author: str | None
-    scheduled_at: datetime | None
-    timezone: str
+class PostRead(PostBase):
     options: dict[str, Any]
     media: list[dict[str, Any]]
     policy_id: int | None
-    version: int
     submitted_at: datetime | None
     approved_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
     variants: list[TargetRead]
 
 
