@@ -128,6 +128,12 @@ def test_killed_workers_publish_every_post_exactly_once(network: FakeNetwork, tm
         serve.kill()
         serve.wait()
 
+    # Shown with `pytest -s`: what the kills and the slow answers left behind, and how it was settled.
+    print(
+        json.dumps(
+            {"kills": KILLS, "slow_answers": network.slow, "lookups": network.lookups, **result["attempts"]}
+        )
+    )
     assert result["targets"] == {"published": POSTS}, result
     assert len(network.posts) == POSTS  # none lost
     assert set(network.received.values()) == {1}, "a post reached the network twice"
