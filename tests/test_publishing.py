@@ -319,3 +319,16 @@ def test_the_demo_workspace_has_posts_at_every_stage(
     statuses = sorted(Post.objects.filter(workspace=workspace).values_list("status", flat=True))
     assert statuses == ["awaiting_approval", "awaiting_approval", "draft", "scheduled"]
     assert all(t.parts for t in Target.objects.filter(post__workspace=workspace))
+
+
+def test_a_post_with_media_is_refused_where_the_connector_cannot_attach_it(
+    workspace: Workspace, channels: dict[str, Channel]
+) -> None:
+    photo = {"mime_type": "image/png", "size": 20_000, "filename": "launch.png", "alt_text": "The new app"}
+    post = compose.do_create_post(
+        workspace=workspace, author=None, body="Look!", channel_ids=[channels["bluesky"].pk], media=[photo]
+    )
+    [variant] = compose.target_previews(post)
+    assert "cannot attach media through Townhall" in " ".join(variant.problems)
+    with pytest.raises(Invalid, match="cannot attach media"):
+        approvals.do_submit(post=post, actor=None)

@@ -211,8 +211,21 @@ def preview_for(
             preview.problems.append(f"{where}{problem}")
     attachments = [attachment_of(m) for m in media or []]
     preview.problems.extend(media_rules.check_media(name, attachments))
+    if attachments and not attaches_media(channel):
+        preview.problems.append(
+            f"{label_of(channel)} cannot attach media through Townhall: remove the attachments for this "
+            "channel's post, or publish it by hand"
+        )
     preview.media = media_rules.describe(name)
     return preview
+
+
+def attaches_media(channel: Channel) -> bool:
+    """Whether the channel's connector uploads attachments; where none does, a post with media is refused."""
+    from townhall.connectors.registry import connector_for
+
+    connector = connector_for(channel.connector_kind)
+    return connector is not None and connector.capabilities.media
 
 
 def previews(

@@ -121,6 +121,9 @@ def publish_target(
                 f"{target.channel.get_network_display()} has no connector that publishes for Townhall: "
                 "post it by hand, then mark it published with its link"
             ) from exc
+        if target.post.media and not connector.capabilities.media:
+            # Never publish a post without the images it was approved with.
+            raise _Refused(f"{label_of(target.channel)} cannot attach media through Townhall")
         for index in range(len(target.published_parts), len(target.parts)):
             outgoing = _outgoing(target, index)
             found = (
