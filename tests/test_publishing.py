@@ -332,3 +332,22 @@ def test_a_post_with_media_is_refused_where_the_connector_cannot_attach_it(
     assert "cannot attach media through Townhall" in " ".join(variant.problems)
     with pytest.raises(Invalid, match="cannot attach media"):
         approvals.do_submit(post=post, actor=None)
+
+
+def test_hashtags_moved_to_the_first_comment_are_commented_on_the_post(
+    workspace: Workspace, channels: dict[str, Channel], net: FakeNetwork
+) -> None:
+    post = compose.do_create_post(
+        workspace=workspace,
+        author=None,
+        body="New colours for spring.\n\n#spring #colour #design",
+        channel_ids=[channels["mastodon"].pk],
+        options={"hashtags": "first_comment"},
+    )
+    target = post.targets.get()
+    assert target.parts == ["New colours for spring."] and target.first_comment == "#spring #colour #design"
+    approvals.do_submit(post=post, actor=None)
+    assert publish(net) == {"published": 1}
+    sent = list(net.posts.values())
+    assert [p["text"] for p in sent] == ["New colours for spring.", "#spring #colour #design"]
+    assert sent[1]["reply_to"] == sent[0]["native_id"]

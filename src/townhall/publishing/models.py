@@ -184,6 +184,11 @@ class Target(models.Model):
     def __str__(self) -> str:
         return f"{self.post_id} → {self.channel}"
 
+    @property
+    def texts(self) -> list[str]:
+        """What goes out, in order: the parts, then the first comment (a reply to the first part)."""
+        return [*self.parts, self.first_comment] if self.first_comment else list(self.parts)
+
     def part_key(self, index: int) -> str:
         """The idempotency key of part `index`: the same on every attempt, different for every part."""
         return f"th-{self.key.hex}-{index}"

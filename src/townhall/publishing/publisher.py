@@ -21,7 +21,6 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -124,7 +123,7 @@ def publish_target(
         if target.post.media and not connector.capabilities.media:
             # Never publish a post without the images it was approved with.
             raise _Refused(f"{label_of(target.channel)} cannot attach media through Townhall")
-        for index in range(len(target.published_parts), len(target.parts)):
+        for index in range(len(target.published_parts), len(target.texts)):
             outgoing = _outgoing(target, index)
             found = (
                 _look_up(target, index, outgoing, connector, worker) if _unsettled(target, index) else None
@@ -153,14 +152,13 @@ def publish_target(
 
 
 def _outgoing(target: Target, index: int) -> Outgoing:
-    reply_to = target.published_parts[index - 1]["native_id"] if index else ""
-    post = target.post
-    extra: dict[str, Any] = {}
+    """Part `index`: a thread's part replies to the one before it, the first comment to the first part."""
+    answered = index - 1 if index < len(target.parts) else 0
+    reply_to = target.published_parts[answered]["native_id"] if index else ""
     return Outgoing(
-        text=target.parts[index],
+        text=target.texts[index],
         reply_to=reply_to,
-        media=list(post.media) if index == 0 else [],
-        extra=extra,
+        media=list(target.post.media) if index == 0 else [],
         idempotency_key=target.part_key(index),
     )
 

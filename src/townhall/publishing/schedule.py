@@ -163,7 +163,7 @@ def do_settle(*, target: Target, actor: Any, published: bool, url: str = "", nat
         target.published_parts = [*target.published_parts, {"native_id": native_id, "url": url}]
         if index == 0:
             target.native_id, target.url = native_id[:300], url[:1000]
-        done = len(target.published_parts) >= len(target.parts)
+        done = len(target.published_parts) >= len(target.texts)
         target.state = TargetState.PUBLISHED if done else TargetState.SCHEDULED
         target.published_at = timezone.now() if done else None
         target.error = ""
