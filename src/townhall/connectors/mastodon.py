@@ -236,7 +236,10 @@ class MastodonConnector(Connector):
         except ConnectorError as exc:
             return Health(ok=False, message=exc.message)
         handle = f"@{_full_acct(me)}"
-        limits = {"max_characters": self.max_characters(), "url_length": self.url_length()}
+        try:
+            limits = {"max_characters": self.max_characters(), "url_length": self.url_length()}
+        except ConnectorError:  # an instance that hides its document: the composer keeps Mastodon's default
+            limits = {}
         return Health(ok=True, message=f"signed in as {handle} on {self.base}", account=handle, limits=limits)
 
     def _sources(self) -> dict[str, tuple[str, dict[str, Any]]]:
