@@ -387,7 +387,7 @@ def do_create_post(
     for channel in channels:
         Target.objects.create(post=post, channel=channel, network=network_of(channel))
     readapt(post)
-    record(post, "created", actor=author, channels=[str(c) for c in channels])
+    record(post, "created", actor=author, channels=[label_of(c) for c in channels])
     return post
 
 
