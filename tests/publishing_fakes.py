@@ -8,6 +8,7 @@ post by its idempotency key the way a real network's lookup would.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from townhall.connectors.base import Capabilities, ChannelConfig, Connector, Outgoing, Published
@@ -25,6 +26,7 @@ class FakeNetwork:
         self.lookups: list[str] = []
         self.closed = 0
         self.can_look_up = True
+        self.while_sending: Callable[[], None] | None = None  # runs after a post lands, before the answer
 
     def connector(self, channel: Any) -> RecordingConnector:
         config = ChannelConfig(network=channel.network, handle=channel.handle)
@@ -50,6 +52,8 @@ class RecordingConnector(Connector):
         self.fake.sent[key] += 1
         native_id = f"{self.config.network}-{len(self.fake.posts) + 1}"
         self.fake.posts[key] = {"native_id": native_id, "text": post.text, "reply_to": post.reply_to}
+        if self.fake.while_sending is not None:
+            self.fake.while_sending()
         if key in self.fake.timeouts:
             self.fake.timeouts.discard(key)
             raise ConnectorError("ReadTimeout on POST /statuses (gave up after 3 tries)", retryable=True)

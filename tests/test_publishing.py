@@ -351,3 +351,48 @@ def test_hashtags_moved_to_the_first_comment_are_commented_on_the_post(
     sent = list(net.posts.values())
     assert [p["text"] for p in sent] == ["New colours for spring.", "#spring #colour #design"]
     assert sent[1]["reply_to"] == sent[0]["native_id"]
+
+
+def test_an_answer_recorded_just_before_a_worker_died_is_used_without_asking_or_sending_again(
+    workspace: Workspace, channels: dict[str, Channel], net: FakeNetwork
+) -> None:
+    post = compose.do_create_post(
+        workspace=workspace, author=None, body="Hi", channel_ids=[channels["bluesky"].pk]
+    )
+    approvals.do_submit(post=post, actor=None)
+    now = timezone.now() + timedelta(seconds=1)
+    [pk] = publisher.claim(now=now)
+    target = Target.objects.get(pk=pk)
+    # The network answered and the attempt recorded it; the worker died before the target did.
+    Attempt.objects.create(
+        target=target,
+        part=0,
+        idempotency_key=target.part_key(0),
+        outcome="published",
+        native_id="at://did:plc:acme/app.bsky.feed.post/3k",
+        url="https://bsky.app/profile/acme/post/3k",
+        started_at=now,
+    )
+    assert publish(net, at=now + publisher.LEASE + timedelta(seconds=1)) == {"published": 1}
+    target.refresh_from_db()
+    assert target.url == "https://bsky.app/profile/acme/post/3k"
+    assert net.sent.total() == 0 and net.lookups == []
+
+
+def test_a_worker_whose_lease_ran_out_stops_and_the_next_one_does_not_send_again(
+    workspace: Workspace, channels: dict[str, Channel], net: FakeNetwork
+) -> None:
+    post = compose.do_create_post(
+        workspace=workspace, author=None, body="Hi", channel_ids=[channels["bluesky"].pk]
+    )
+    approvals.do_submit(post=post, actor=None)
+    later = timezone.now() + publisher.LEASE + timedelta(minutes=1)
+    # While the first worker waits for the network, its lease runs out and another worker claims the target.
+    net.while_sending = lambda: publisher.claim(now=later) and None
+    assert publish(net) == {"publishing": 1}
+    net.while_sending = None
+    target = Target.objects.get(post=post)
+    assert target.state == TargetState.PUBLISHING and target.published_parts == []
+    # The second worker finds the first one's recorded answer: nothing goes out twice.
+    assert publisher.publish_target(target.pk, factory=net.connector, worker="second") == "published"
+    assert net.sent[target.part_key(0)] == 1

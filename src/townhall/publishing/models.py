@@ -213,6 +213,7 @@ class Attempt(models.Model):
     outcome = models.CharField(max_length=10, choices=AttemptOutcome.choices, default=AttemptOutcome.STARTED)
     worker = models.CharField(max_length=100, blank=True)
     native_id = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
     error = models.TextField(blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

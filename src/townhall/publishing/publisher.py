@@ -21,6 +21,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -39,6 +40,8 @@ LEASE = timedelta(minutes=5)
 # Waits before asking the network again about an attempt whose outcome is unknown.
 UNKNOWN_BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1))
 ConnectorFactory = Callable[[Channel], Connector]
+# A part whose last attempt ended so has an unknown outcome: it is looked up before anything is sent.
+UNSETTLED = (AttemptOutcome.STARTED, AttemptOutcome.TIMED_OUT)
 
 
 class _Unknown(Exception):
@@ -51,6 +54,10 @@ class _Undecidable(Exception):
 
 class _Refused(Exception):
     """The network said no: the target failed, with its message."""
+
+
+class _LeaseLost(Exception):
+    """Another worker claimed the target after this one's lease ran out."""
 
 
 def worker_name() -> str:
@@ -113,42 +120,68 @@ def publish_target(
         return str(target.state)
     connector: Connector | None = None
     try:
-        try:
-            connector = factory(target.channel)
-        except TownhallError as exc:
-            raise _Refused(
-                f"{target.channel.get_network_display()} has no connector that publishes for Townhall: "
-                "post it by hand, then mark it published with its link"
-            ) from exc
-        if target.post.media and not connector.capabilities.media:
-            # Never publish a post without the images it was approved with.
-            raise _Refused(f"{label_of(target.channel)} cannot attach media through Townhall")
+        connector = _open(factory, target)
         for index in range(len(target.published_parts), len(target.texts)):
             outgoing = _outgoing(target, index)
-            found = (
-                _look_up(target, index, outgoing, connector, worker) if _unsettled(target, index) else None
-            )
+            last = _last_attempt(target, index)
+            found = _answered(last)
+            if found is None and last is not None and last.outcome in UNSETTLED:
+                found = _look_up(target, index, outgoing, connector, worker)
             if found is None:
                 found = _send(target, index, outgoing, connector, worker)
             _keep_part(target, index, found, lease=lease)
         _finish(target)
+    except _LeaseLost:
+        log.warning("target %s was taken over by another worker after its lease ran out", target.pk)
+        return str(Target.objects.filter(pk=target.pk).values_list("state", flat=True).first() or "")
     except _Unknown as exc:
-        _set_unknown(target, str(exc), retry=True)
+        _give_up(target, _set_unknown, str(exc), retry=True)
     except _Undecidable as exc:
-        _set_unknown(target, str(exc), retry=False)
-    except (
-        _Refused,
-        ConnectorError,
-    ) as exc:  # ConnectorError: no connector for the channel, or a lookup refused
-        _set_failed(target, str(exc))
+        _give_up(target, _set_unknown, str(exc), retry=False)
+    except (_Refused, ConnectorError) as exc:  # ConnectorError: a lookup the network refused
+        _give_up(target, _set_failed, str(exc))
     except Exception as exc:
         log.exception("publishing target %s failed unexpectedly", target.pk)
-        _set_failed(target, f"{type(exc).__name__}: {exc}")
+        _give_up(target, _set_failed, f"{type(exc).__name__}: {exc}")
     finally:
         if connector is not None:
             connector.close()
     refresh_status(target.post)
     return str(target.state)
+
+
+def _open(factory: ConnectorFactory, target: Target) -> Connector:
+    try:
+        connector = factory(target.channel)
+    except TownhallError as exc:
+        raise _Refused(
+            f"{target.channel.get_network_display()} has no connector that publishes for Townhall: "
+            "post it by hand, then mark it published with its link"
+        ) from exc
+    if target.post.media and not connector.capabilities.media:
+        connector.close()
+        # Never publish a post without the images it was approved with.
+        raise _Refused(f"{label_of(target.channel)} cannot attach media through Townhall")
+    return connector
+
+
+def _give_up(target: Target, settle: Callable[..., None], error: str, **options: Any) -> None:
+    try:
+        settle(target, error, **options)
+    except _LeaseLost:
+        log.warning("target %s was taken over by another worker after its lease ran out", target.pk)
+
+
+def _write(target: Target, **fields: Any) -> None:
+    """Write the target only while this worker still holds its lease: a worker that took it over after
+    the lease ran out owns it now, and this one stops (the lease is the fencing token)."""
+    held = target.lease_until
+    fields["updated_at"] = timezone.now()
+    mine = Target.objects.filter(pk=target.pk, state=TargetState.PUBLISHING, lease_until=held)
+    if not mine.update(**fields):
+        raise _LeaseLost
+    for name, value in fields.items():
+        setattr(target, name, value)
 
 
 def _outgoing(target: Target, index: int) -> Outgoing:
@@ -167,10 +200,16 @@ def _last_attempt(target: Target, index: int) -> Attempt | None:
     return Attempt.objects.filter(target=target, part=index).order_by("-started_at", "-pk").first()
 
 
-def _unsettled(target: Target, index: int) -> bool:
-    """True when the part's last attempt left no answer (a died worker) or timed out."""
-    last = _last_attempt(target, index)
-    return last is not None and last.outcome in (AttemptOutcome.STARTED, AttemptOutcome.TIMED_OUT)
+def _answered(last: Attempt | None) -> Published | None:
+    """The part the network already has, when the last attempt recorded it but the target did not (the
+    worker died, or lost its lease, between the two writes)."""
+    if (
+        last is not None
+        and last.outcome in (AttemptOutcome.PUBLISHED, AttemptOutcome.FOUND)
+        and last.native_id
+    ):
+        return Published(native_id=last.native_id, url=last.url)
+    return None
 
 
 def _look_up(
@@ -199,6 +238,7 @@ def _look_up(
         attempt,
         AttemptOutcome.FOUND if found else AttemptOutcome.NOT_FOUND,
         native_id=found.native_id if found else "",
+        url=found.url if found else "",
     )
     return found
 
@@ -227,38 +267,35 @@ def _send(target: Target, index: int, outgoing: Outgoing, connector: Connector, 
     except (TimeoutError, OSError) as exc:
         _close(attempt, AttemptOutcome.TIMED_OUT, error=f"{type(exc).__name__}: {exc}")
         raise _Unknown(f"no answer from the network for part {index + 1}: {exc}") from exc
-    _close(attempt, AttemptOutcome.PUBLISHED, native_id=published.native_id)
+    _close(attempt, AttemptOutcome.PUBLISHED, native_id=published.native_id, url=published.url)
     return published
 
 
-def _close(attempt: Attempt, outcome: str, *, native_id: str = "", error: str = "") -> None:
+def _close(attempt: Attempt, outcome: str, *, native_id: str = "", url: str = "", error: str = "") -> None:
     Attempt.objects.filter(pk=attempt.pk).update(
-        outcome=outcome, native_id=native_id[:300], error=error[:2000], finished_at=timezone.now()
+        outcome=outcome,
+        native_id=native_id[:300],
+        url=url[:1000],
+        error=error[:2000],
+        finished_at=timezone.now(),
     )
 
 
 def _keep_part(target: Target, index: int, published: Published, *, lease: timedelta) -> None:
-    target.published_parts = [
-        *target.published_parts[:index],
-        {"native_id": published.native_id, "url": published.url},
-    ]
-    if index == 0:
-        target.native_id, target.url = published.native_id[:300], published.url[:1000]
-    target.lease_until = timezone.now() + lease
-    Target.objects.filter(pk=target.pk).update(
-        published_parts=target.published_parts,
-        native_id=target.native_id,
-        url=target.url,
-        lease_until=target.lease_until,
-    )
+    parts = [*target.published_parts[:index], {"native_id": published.native_id, "url": published.url}]
+    first = {"native_id": published.native_id[:300], "url": published.url[:1000]} if index == 0 else {}
+    _write(target, published_parts=parts, lease_until=timezone.now() + lease, **first)
 
 
 def _finish(target: Target) -> None:
     with transaction.atomic():
-        target.state, target.error, target.published_at = TargetState.PUBLISHED, "", timezone.now()
-        target.next_attempt_at = target.lease_until = None
-        target.save(
-            update_fields=["state", "error", "published_at", "next_attempt_at", "lease_until", "updated_at"]
+        _write(
+            target,
+            state=TargetState.PUBLISHED,
+            error="",
+            published_at=timezone.now(),
+            next_attempt_at=None,
+            lease_until=None,
         )
         record(
             target.post,
@@ -273,22 +310,20 @@ def _finish(target: Target) -> None:
 def _set_unknown(target: Target, error: str, *, retry: bool) -> None:
     unknowns = Attempt.objects.filter(target=target, outcome=AttemptOutcome.TIMED_OUT).count()
     wait = UNKNOWN_BACKOFF[min(max(unknowns - 1, 0), len(UNKNOWN_BACKOFF) - 1)]
-    target.state, target.error, target.lease_until = TargetState.OUTCOME_UNKNOWN, error[:2000], None
-    target.next_attempt_at = timezone.now() + wait if retry else None
-    target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
+    _write(
+        target,
+        state=TargetState.OUTCOME_UNKNOWN,
+        error=error[:2000],
+        lease_until=None,
+        next_attempt_at=timezone.now() + wait if retry else None,
+    )
     record(
         target.post, "outcome_unknown", channel=label_of(target.channel), error=error[:500], will_retry=retry
     )
 
 
 def _set_failed(target: Target, error: str) -> None:
-    target.state, target.error, target.lease_until, target.next_attempt_at = (
-        TargetState.FAILED,
-        error[:2000],
-        None,
-        None,
-    )
-    target.save(update_fields=["state", "error", "lease_until", "next_attempt_at", "updated_at"])
+    _write(target, state=TargetState.FAILED, error=error[:2000], lease_until=None, next_attempt_at=None)
     record(target.post, "failed", channel=label_of(target.channel), error=error[:500])
 
 

@@ -155,6 +155,7 @@ def do_settle(*, target: Target, actor: Any, published: bool, url: str = "", nat
         outcome=AttemptOutcome.FOUND if published else AttemptOutcome.NOT_FOUND,
         worker=f"by hand: {actor}",
         native_id=native_id[:300],
+        url=url[:1000],
         started_at=timezone.now(),
         finished_at=timezone.now(),
     )
