@@ -396,3 +396,40 @@ def test_a_worker_whose_lease_ran_out_stops_and_the_next_one_does_not_send_again
     # The second worker finds the first one's recorded answer: nothing goes out twice.
     assert publisher.publish_target(target.pk, factory=net.connector, worker="second") == "published"
     assert net.sent[target.part_key(0)] == 1
+
+
+def test_a_post_can_name_its_policy_and_keeps_the_one_it_was_submitted_under(
+    workspace: Workspace, channels: dict[str, Channel], make_member: Callable[..., Any]
+) -> None:
+    author, legal, manager = (
+        make_member(workspace, "agent"),
+        make_member(workspace, "agent"),
+        make_member(workspace, "manager"),
+    )
+    approvals.do_save_policy(
+        workspace=workspace, name="Managers", steps=[StepIn("Review", role="manager")], is_default=True
+    )
+    legal_review = approvals.do_save_policy(
+        workspace=workspace, name="Legal", steps=[StepIn("Legal", approver_ids=(legal.pk,))]
+    )
+    named = compose.do_create_post(
+        workspace=workspace,
+        author=author,
+        body="Terms change",
+        channel_ids=[channels["bluesky"].pk],
+        policy_id=legal_review.pk,
+    )
+    usual = compose.do_create_post(
+        workspace=workspace, author=author, body="Hello", channel_ids=[channels["bluesky"].pk]
+    )
+    approvals.do_submit(post=named, actor=author)
+    approvals.do_submit(post=usual, actor=author)
+    # The default changes after submission: the post under review keeps its reviewers.
+    approvals.do_save_policy(
+        workspace=workspace, name="Nobody", steps=[StepIn("x", role="owner")], is_default=True
+    )
+    with pytest.raises(Forbidden, match="not a reviewer"):
+        approvals.do_decide(post=named, actor=manager, decision="approve")
+    approvals.do_decide(post=named, actor=legal, decision="approve")
+    approvals.do_decide(post=usual, actor=manager, decision="approve")
+    assert {p.status for p in Post.objects.filter(pk__in=[named.pk, usual.pk])} == {PostStatus.SCHEDULED}

@@ -284,6 +284,7 @@ def create_post(request: HttpRequest, slug: str, payload: PostCreate) -> Status[
         zone=payload.timezone,
         options=_options(payload.options),
         media=_media(payload.media),
+        policy_id=payload.approval_policy_id,
     )
     audit(request, workspace, "post.create", post, channels=list(payload.channel_ids))
     return Status(201, read_post(_reload(workspace, post.pk)))

@@ -368,6 +368,7 @@ def do_create_post(
     zone: str | None = None,
     options: dict[str, Any] | None = None,
     media: list[dict[str, Any]] | None = None,
+    policy_id: int | None = None,
 ) -> Post:
     """A draft with one adapted variant per channel; nothing is sent until it is submitted."""
     zone = zone or workspace.timezone
@@ -381,6 +382,7 @@ def do_create_post(
         options=check_options(options or {}),
         media=check_media_list(media or []),
         campaign=access_campaign_by_id(workspace=workspace, campaign_id=campaign_id) if campaign_id else None,
+        policy=_policy(workspace, policy_id),
     )
     channels = publishable_channels(workspace=workspace, channel_ids=channel_ids)
     post.save()
@@ -389,6 +391,12 @@ def do_create_post(
     readapt(post)
     record(post, "created", actor=author, channels=[label_of(c) for c in channels])
     return post
+
+
+def _policy(workspace: Workspace, policy_id: int | None) -> Any:
+    from townhall.publishing.approvals import access_policy_by_id
+
+    return access_policy_by_id(workspace=workspace, policy_id=policy_id) if policy_id else None
 
 
 def check_media_list(media: Any) -> list[dict[str, Any]]:
@@ -491,6 +499,13 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
         if campaign != post.campaign:
             post.campaign = campaign
             changed.append("campaign")
+    if "approval_policy_id" in changes:
+        if post.status not in DELETABLE:
+            raise Conflict(
+                f"the post is {post.get_status_display().lower()}; its reviewers are set",
+                field="approval_policy_id",
+            )
+        post.policy = _policy(post.workspace, changes["approval_policy_id"])
     if "timezone" in changes:
         check_timezone(changes["timezone"])
         post.timezone = changes["timezone"]

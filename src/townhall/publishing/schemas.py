@@ -142,6 +142,9 @@ class PostCreate(InputSchema):
     )
     options: OptionsIn | None = None
     media: list[MediaIn] = Field(default_factory=list, max_length=20)
+    approval_policy_id: Id | None = Field(
+        None, description="Who reviews it; by default the workspace's default"
+    )
 
 
 class PostUpdate(InputSchema):
@@ -153,6 +156,7 @@ class PostUpdate(InputSchema):
     timezone: str | None = Field(None, max_length=64)
     options: OptionsIn | None = None
     media: list[MediaIn] | None = Field(None, max_length=20)
+    approval_policy_id: Id | None = None
 
 
 class VariantIn(InputSchema):
