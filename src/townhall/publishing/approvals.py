@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from townhall.core.errors import Conflict, Forbidden, Invalid, NotFound
 from townhall.core.services import check_choice
-from townhall.publishing.compose import record
+from townhall.publishing.compose import UNSUBMITTED, record
 from townhall.publishing.models import (
     Approval,
     ApprovalPolicy,
@@ -218,12 +218,7 @@ def do_submit(*, post: Post, actor: Any) -> Post:
     from townhall.publishing.schedule import schedule_approved
 
     post = Post.objects.select_for_update().get(pk=post.pk)
-    if post.status not in (
-        PostStatus.DRAFT,
-        PostStatus.CHANGES_REQUESTED,
-        PostStatus.APPROVAL_EXPIRED,
-        PostStatus.CANCELLED,
-    ):
+    if post.status not in UNSUBMITTED:
         raise Conflict(f"the post is {post.get_status_display().lower()}; only a draft can be submitted")
     if not post.targets.exists():
         raise Invalid("choose at least one channel to publish to", field="channel_ids")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from scipy.stats import gamma
 
 from townhall.connectors.models import Channel
 from townhall.items.models import Direction, Item, Kind
+from townhall.publishing.schedule import local_instant
 
 HOURS = 168
 PRIOR_POSTS = 8.0  # k: the posts an hour needs before its own average weighs as much as the prior
@@ -212,11 +213,9 @@ def next_slot(hours: Iterable[int], *, tz: str, after: datetime) -> datetime | N
         wall = start + timedelta(hours=step)
         if wall.weekday() * 24 + wall.hour not in wanted:
             continue
-        at = wall.replace(tzinfo=zone)
-        if at.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
-            continue
-        if at > after:
-            return at.astimezone(UTC)
+        at = local_instant(wall.date(), wall.time(), zone)
+        if at is not None and at > after:
+            return at
     return None
 
 

@@ -35,15 +35,13 @@ HASHTAG_PLACES = ("keep", "end", "first_comment")
 OPTION_DEFAULTS: dict[str, Any] = {"hashtags": "keep", "thread": True, "numbering": True, "utm": True}
 # While a target is in one of these states its content may change; after, it is on its way or out.
 EDITABLE = {TargetState.DRAFT, TargetState.AWAITING_APPROVAL, TargetState.SCHEDULED, TargetState.CANCELLED}
-# Nothing of a post in these states was ever handed to a network: it may be deleted.
-DELETABLE = {
-    PostStatus.DRAFT,
-    PostStatus.CHANGES_REQUESTED,
-    PostStatus.APPROVAL_EXPIRED,
-    PostStatus.CANCELLED,
-}
+# Not (or no longer) submitted: nothing was handed to a network, so the post may be submitted, given its
+# reviewers, or deleted.
+UNSUBMITTED = frozenset(
+    {PostStatus.DRAFT, PostStatus.CHANGES_REQUESTED, PostStatus.APPROVAL_EXPIRED, PostStatus.CANCELLED}
+)
 # Once approved, moving the post is a manager's decision on the schedule, not an edit.
-MOVABLE_BY_EDIT = DELETABLE | {PostStatus.AWAITING_APPROVAL}
+MOVABLE_BY_EDIT = UNSUBMITTED | {PostStatus.AWAITING_APPROVAL}
 
 
 # -- campaigns ---------------------------------------------------------------------------------------
@@ -324,13 +322,18 @@ def check_body(body: str) -> str:
     return body
 
 
+def is_past(when: datetime) -> bool:
+    """Earlier than now, past a minute's grace (the time it takes to fill in a form)."""
+    return when < timezone.now() - timedelta(minutes=1)
+
+
 def check_when(when: datetime | None, *, zone: str) -> datetime | None:
     """A time to publish at: later than now (a minute's grace), in UTC; None publishes once approved."""
     check_timezone(zone)
     if when is None:
         return None
     when = as_utc(when)
-    if when < timezone.now() - timedelta(minutes=1):
+    if is_past(when):
         raise Invalid(
             "that time is in the past; give a later one, or none to publish when approved",
             field="scheduled_at",
@@ -500,7 +503,7 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
             post.campaign = campaign
             changed.append("campaign")
     if "approval_policy_id" in changes:
-        if post.status not in DELETABLE:
+        if post.status not in UNSUBMITTED:
             raise Conflict(
                 f"the post is {post.get_status_display().lower()}; its reviewers are set",
                 field="approval_policy_id",
@@ -522,7 +525,8 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
     if changed:
         post.version += 1
     post.save()
-    readapt(post)
+    if changed:
+        readapt(post)
     if changed:
         _back_to_review(post, actor=actor, why=", ".join(changed))
     record(post, "edited", actor=actor, changed=changed, version=post.version)
@@ -533,7 +537,7 @@ def do_update_post(*, post: Post, actor: Any, changes: dict[str, Any]) -> Post:
 def do_delete_post(*, post: Post) -> None:
     """Delete a post that never went out: a draft, or one sent back, expired or cancelled before sending."""
     post = Post.objects.select_for_update().get(pk=post.pk)
-    if post.status not in DELETABLE:
+    if post.status not in UNSUBMITTED:
         raise Conflict(
             f"the post is {post.get_status_display().lower()}; only a draft can be deleted: cancel it first"
         )
@@ -568,7 +572,8 @@ def do_edit_variant(*, target: Target, actor: Any, parts: list[str] | None) -> T
     post = target.post
     post.version += 1
     post.save(update_fields=["version", "updated_at"])
-    readapt(post)
+    if parts is None:
+        readapt(post)  # this variant back to adapted; the others are as they were
     _back_to_review(post, actor=actor, why=f"the {label_of(target.channel)} variant")
     record(post, "variant_edited", actor=actor, channel=label_of(target.channel), by_hand=parts is not None)
     return target

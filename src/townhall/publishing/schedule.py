@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from townhall.connectors.models import Channel
 from townhall.core.errors import Conflict, Invalid, NotFound
-from townhall.publishing.compose import label_of, record
+from townhall.publishing.compose import is_past, label_of, record
 from townhall.publishing.models import Post, PostStatus, QueueSlot, Target, TargetState
 from townhall.workspaces.models import Workspace
 
@@ -87,7 +87,7 @@ def do_reschedule(*, post: Post, actor: Any, when: datetime | None) -> Post:
     if post.status in (PostStatus.PUBLISHED, PostStatus.PUBLISHING, PostStatus.CANCELLED):
         raise Conflict(f"the post is {post.get_status_display().lower()}; it cannot move")
     when = as_utc(when) if when is not None else None
-    if when is not None and when < timezone.now() - timedelta(minutes=1):
+    if when is not None and is_past(when):
         raise Invalid("that time is in the past", field="scheduled_at")
     post.scheduled_at = when
     post.save(update_fields=["scheduled_at", "updated_at"])

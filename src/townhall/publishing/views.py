@@ -39,12 +39,6 @@ COMPOSER_FIELDS = {
     "scheduled_at": "time",
     "options.hashtags": "hashtags",
 }
-SUBMITTABLE = (
-    PostStatus.DRAFT,
-    PostStatus.CHANGES_REQUESTED,
-    PostStatus.APPROVAL_EXPIRED,
-    PostStatus.CANCELLED,
-)
 LIST_DAYS = 42
 
 
@@ -324,7 +318,7 @@ def _post_page(
         post=post,
         rows=[{"target": t, "card": c, "links": _links(t)} for t, c in zip(targets, cards, strict=False)],
         editable=editable and context["can_write"],
-        submittable=post.status in SUBMITTABLE and context["can_write"],
+        submittable=post.status in compose.UNSUBMITTED and context["can_write"],
         cancellable=context["can_manage"] and post.status not in (PostStatus.CANCELLED, PostStatus.PUBLISHED),
         reschedulable=context["can_manage"]
         and post.status in (PostStatus.AWAITING_APPROVAL, PostStatus.SCHEDULED, PostStatus.APPROVAL_EXPIRED),
